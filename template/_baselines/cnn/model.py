@@ -1,0 +1,77 @@
+"""The CNN baseline: image classification.
+
+Two presets, simple to complex:
+- `minimal`: one 3x3 convolution + ReLU and a linear classifier over its feature map. Start
+  here and make the whole pipeline work before scaling up.
+- `scaled` (default): `depth` convolutions of `width` then 2*`width` filters (64/128),
+  stride-2 convolutions instead of max-pooling, BatchNorm behind a switch (no bias in a
+  convolution that BatchNorm follows), ReLU before BatchNorm unless `bn_order` says
+  otherwise, and a global-average-pooling head instead of large fully connected layers.
+Inputs are normalised by the first module, with statistics of the training split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    preset: Literal["minimal", "scaled"] = "scaled"
+    depth: int = 4
+    width: int = 64
+    batchnorm: bool = True
+    bn_order: Literal["relu_bn", "bn_relu"] = "relu_bn"
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values (empty when they are fine)."""
+        return [
+            message
+            for ok, message in [
+                (self.depth >= 1, "model.depth must be at least 1."),
+                (self.width >= 1, "model.width must be at least 1."),
+            ]
+            if not ok
+        ]
+
+
+class Normalize(nn.Module):
+    """Standardise inputs with fixed statistics (saved with the weights)."""
+
+    def __init__(self, mean: float = 0.0, std: float = 1.0) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(float(mean)))
+        self.register_buffer("std", torch.tensor(float(std)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def conv_block(cfg: ModelConfig, c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    """3x3 convolution, then ReLU and (optionally) BatchNorm in the configured order."""
+    conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=not cfg.batchnorm)
+    if not cfg.batchnorm:
+        return nn.Sequential(conv, nn.ReLU(inplace=True))
+    relu, bn = nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)
+    return nn.Sequential(conv, *((relu, bn) if cfg.bn_order == "relu_bn" else (bn, relu)))
+
+
+def build_model(cfg: ModelConfig, in_shape: tuple[int, ...], num_outputs: int) -> nn.Sequential:
+    """Build the network for inputs of shape (C, H, W) and `num_outputs` classes."""
+    layers: list[nn.Module] = [Normalize()]
+    channels = in_shape[0]
+    if cfg.preset == "minimal":
+        features = cfg.width * in_shape[1] * in_shape[2]
+        conv = nn.Conv2d(channels, cfg.width, 3, padding=1)
+        head = nn.Linear(features, num_outputs)
+        return nn.Sequential(*layers, conv, nn.ReLU(), nn.Flatten(), head)
+    for i in range(cfg.depth):
+        out = cfg.width if i < cfg.depth // 2 else 2 * cfg.width
+        layers.append(conv_block(cfg, channels, out, stride=2 if i % 2 else 1))
+        channels = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_outputs)]
+    return nn.Sequential(*layers)

@@ -1,0 +1,47 @@
+"""Default data: scikit-learn's handwritten digits (1,797 images of 8x8, 10 classes).
+
+The data ships inside scikit-learn, so nothing is downloaded. `data.source` can point at
+your own data instead (see data.py): a .npz file or a folder of class sub-folders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import load_digits
+
+from . import plots
+
+
+@dataclass
+class DataConfig:
+    source: str = ""
+    subset: int = 0
+    valid_fraction: float = 0.2
+    test_fraction: float = 0.2
+    split_seed: int = 0
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values (empty when they are fine)."""
+        return [
+            message
+            for ok, message in [
+                (0.0 < self.valid_fraction < 1.0, "data.valid_fraction must lie between 0 and 1."),
+                (0.0 < self.test_fraction < 1.0, "data.test_fraction must lie between 0 and 1."),
+                (self.subset >= 0, "data.subset must not be negative (0 uses all the data)."),
+            ]
+            if not ok
+        ]
+
+
+def load_default() -> dict[str, np.ndarray | list[str]]:
+    """Images as float32 (N, 1, 8, 8) in [0, 1], labels as int64; no separate test split."""
+    digits = load_digits()
+    x = (digits.images.astype(np.float32) / 16.0)[:, None]
+    return {"x": x, "y": digits.target.astype(np.int64), "classes": [str(c) for c in range(10)]}
+
+
+def plot_samples(x: np.ndarray, y: np.ndarray, classes: list[str], path: str) -> None:
+    """A grid of sample images with their labels."""
+    plots.image_grid(x, [classes[int(label)] for label in y], path)

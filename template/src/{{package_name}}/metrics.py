@@ -1,0 +1,44 @@
+"""Epoch metrics that are provably right: exact sample-weighted means.
+
+Each batch adds its *sums* (loss * n, correct, ...) and its sample count; the means are
+sums / count at the end of the epoch. A short last batch therefore weighs exactly as much
+as its samples, and a new MetricSums per epoch is the "reset the counters" step.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import task
+
+
+class MetricSums:
+    """Running per-sample sums of the task's metrics; stays on the device until `means()`."""
+
+    def __init__(self) -> None:
+        self.sums: torch.Tensor | None = None
+        self.count = 0
+
+    def add(self, batch_sums: torch.Tensor, n: int) -> None:
+        self.sums = batch_sums if self.sums is None else self.sums + batch_sums
+        self.count += n
+
+    def means(self, prefix: str = "") -> dict[str, float]:
+        if self.sums is None or self.count == 0:
+            raise ValueError("No samples were added: cannot take a mean of nothing.")
+        values = (self.sums.double() / self.count).tolist()  # the one sync per epoch
+        return {f"{prefix}{name}": value for name, value in zip(task.NAMES, values, strict=True)}
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
+    """The task's metrics of `model` on (x, y), in eval mode, as exact per-sample means."""
+    was_training = model.training
+    model.eval()
+    sums = MetricSums()
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        out = model(xb)
+        sums.add(task.batch_sums(out, yb, task.loss_fn(out, yb)), len(yb))
+    model.train(was_training)
+    return sums.means()
