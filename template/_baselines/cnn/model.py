@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
 from torch import nn
+
+from .layers import Normalize
 
 
 @dataclass
@@ -37,18 +38,6 @@ class ModelConfig:
             ]
             if not ok
         ]
-
-
-class Normalize(nn.Module):
-    """Standardise inputs with fixed statistics (saved with the weights)."""
-
-    def __init__(self, mean: float = 0.0, std: float = 1.0) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(float(mean)))
-        self.register_buffer("std", torch.tensor(float(std)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
 
 
 def conv_block(cfg: ModelConfig, c_in: int, c_out: int, stride: int) -> nn.Sequential:
