@@ -1,0 +1,249 @@
+"""Render a new project from scaffold's template (what `scaffold new PATH` runs).
+
+    python -c "from scaffold.generate import new_project; new_project('my-project', defaults=True)"
+
+Answers are checked before copier runs, so that a mistake costs one sentence and leaves
+no files. copier renders into a hidden folder on the destination's file system (beside a
+new destination, inside an existing one); only a complete project, with its first git
+commit, is moved into place.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from copier import run_copy
+from copier.errors import CopierError, InteractiveSessionError
+
+from scaffold import __version__
+from scaffold.errors import ScaffoldError
+from scaffold.git import git, git_available
+from scaffold.names import default_package_name, package_name_problem, project_name_problem
+from scaffold.source import ensure_template_repo
+from scaffold.template import template_root
+from scaffold.variants import choices, questions
+
+
+@dataclass(frozen=True)
+class NewProject:
+    """What `new_project` made."""
+
+    path: Path
+    package_name: str
+    template_ref: str | None  # the tag in the template repository; None without git
+    committed: bool
+
+
+def parse_data(pairs: Iterable[str]) -> dict[str, Any]:
+    """Turn `KEY=VALUE` pairs into answers.
+
+    A multiselect answer is read as YAML (`features=[]`, `features=[tensorboard]`, or one
+    bare item); every other value stays text, which copier converts by the question's type.
+    """
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScaffoldError(f"--data takes KEY=VALUE, not {pair!r}.")
+        _check_key(key)
+        if questions()[key].get("multiselect"):
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError as error:
+                raise ScaffoldError(f"{key}={value!r} is not a YAML list.") from error
+            value = [] if parsed is None else parsed if isinstance(parsed, list) else [parsed]
+        data[key] = value
+    return data
+
+
+def check_answers(data: dict[str, Any]) -> None:
+    """Refuse unknown questions, unknown choices and unusable names in `data`."""
+    for key, value in data.items():
+        _check_key(key)
+        if "choices" in questions()[key]:
+            valid = choices(key)
+            for item in value if isinstance(value, list) else [value]:
+                if str(item) not in valid:
+                    raise ScaffoldError(
+                        f"Unknown choice {item!r} for {key}; choose from: {', '.join(valid)}."
+                    )
+    for key, problem_of in (
+        ("project_name", project_name_problem),
+        ("package_name", package_name_problem),
+    ):
+        if key in data and (problem := problem_of(str(data[key]))):
+            raise ScaffoldError(problem)
+
+
+def new_project(
+    dest: str | os.PathLike[str],
+    data: dict[str, Any] | None = None,
+    *,
+    defaults: bool = False,
+    overwrite: bool = False,
+    git_init: bool = True,
+    say: Callable[[str], None] = lambda message: None,
+) -> NewProject:
+    """Render scaffold's template into `dest` and return what was made.
+
+    `data` holds answers (the rest are asked, or with `defaults` take their defaults;
+    project_name defaults to the folder's name). `overwrite` allows a non-empty folder.
+    `git_init` makes the project a git repository with one commit. `say` gets progress.
+    Raises ScaffoldError, leaving the file system as it was, when anything fails.
+    """
+    dest = Path(os.path.abspath(os.fspath(dest)))
+    data = dict(data or {})
+    user_defaults = {"project_name": dest.name}
+    if defaults:  # these answers won't be asked, so check them now
+        data.setdefault("project_name", dest.name)
+        data.setdefault("package_name", default_package_name(str(data["project_name"])))
+    check_answers(data)
+    _check_destination(dest, overwrite)
+
+    # Stage beside a new destination (then one rename), or inside an existing one (then
+    # a copy): either way on the destination's file system, in a folder known writable.
+    created = None if dest.is_dir() else _make_parents(dest.parent)
+    staging = (dest if dest.is_dir() else dest.parent) / f".scaffold-{secrets.token_hex(4)}"
+    try:
+        staging.mkdir()
+    except OSError as error:
+        _remove(created)
+        raise ScaffoldError(f"Cannot write into {staging.parent}: {error.strerror}.") from error
+    try:
+        src, ref = _template_source(say)
+        say(f"Rendering scaffold {__version__}'s template {ref or src} into {dest}")
+        package = _render(src, ref, staging, data, user_defaults, defaults)
+        committed = git_init and _initial_commit(staging, dest, say)
+        _move_into_place(staging, dest)
+    except BaseException as error:
+        _remove(staging)
+        _remove(created)
+        if isinstance(error, OSError):
+            raise ScaffoldError(f"Cannot write {dest}: {error}.") from error
+        raise
+    return NewProject(dest, package, ref, committed)
+
+
+def _check_key(key: str) -> None:
+    asked = [name for name, spec in questions().items() if spec.get("when", True) is not False]
+    if key not in asked:
+        raise ScaffoldError(f"Unknown question {key!r}; the questions are: {', '.join(asked)}.")
+
+
+def _check_destination(dest: Path, overwrite: bool) -> None:
+    """Refuse a destination that is a file or a non-empty folder, or that cannot be written.
+
+    An existing destination, or else its nearest existing parent, must be writable
+    (os.access here; the mkdir that follows catches what os.access cannot see, such as
+    a read-only file system).
+    """
+    existing = next(p for p in (dest, *dest.parents) if p.exists() or p.is_symlink())
+    if not existing.is_dir():
+        raise ScaffoldError(f"{existing} exists and is not a folder.")
+    if existing == dest and any(dest.iterdir()) and not overwrite:
+        raise ScaffoldError(
+            f"{dest} is not empty; choose a new folder or pass --overwrite to write over it."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ScaffoldError(f"Cannot write into {existing}: permission denied.")
+
+
+def _make_parents(folder: Path) -> Path | None:
+    """Create `folder` and missing parents; return the topmost one created, if any."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _remove(missing[-1] if missing else None)
+        raise ScaffoldError(f"Cannot create {folder}: {error.strerror}.") from error
+    return missing[-1] if missing else None
+
+
+def _template_source(say: Callable[[str], None]) -> tuple[str, str | None]:
+    """scaffold's template as copier's src_path and vcs_ref (per-user repository and tag)."""
+    if git_available():
+        repo, tag = ensure_template_repo()
+        return str(repo), tag
+    say("git is not installed: rendering without template history (no `copier update`).")
+    return str(template_root()), None
+
+
+def _render(
+    src: str,
+    ref: str | None,
+    staging: Path,
+    data: dict[str, Any],
+    user_defaults: dict[str, Any],
+    defaults: bool,
+) -> str:
+    """Run copier into `staging`; return the package name it was given."""
+    try:
+        worker = run_copy(
+            src,
+            staging,
+            data=data,
+            user_defaults=user_defaults,
+            vcs_ref=ref,
+            defaults=defaults,
+            overwrite=True,  # staging is ours and empty; copier would ask otherwise
+            quiet=True,
+            unsafe=True,  # scaffold's own template loads scaffold.jinja
+        )
+    except KeyboardInterrupt as error:  # also copier's CopierAnswersInterrupt
+        raise ScaffoldError("Cancelled; nothing was written.") from error
+    except InteractiveSessionError as error:
+        raise ScaffoldError(
+            "There is no terminal to ask questions in; pass --defaults and/or --data."
+        ) from error
+    except (ValueError, CopierError) as error:
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise ScaffoldError(lines[-1]) from error
+    return str(worker.answers.combined["package_name"])
+
+
+def _initial_commit(staging: Path, dest: Path, say: Callable[[str], None]) -> bool:
+    if not git_available():
+        say("git is not installed; skipped `git init`.")
+        return False
+    if (dest / ".git").exists():
+        say(f"{dest} is already a git repository; its history was left alone.")
+        return False
+    git(staging, "init", "--quiet")
+    git(staging, "add", "--all")
+    env = {}
+    if not git(staging, "config", "user.email", check=False):
+        env = {
+            "GIT_AUTHOR_NAME": "scaffold",
+            "GIT_AUTHOR_EMAIL": "scaffold@localhost",
+            "GIT_COMMITTER_NAME": "scaffold",
+            "GIT_COMMITTER_EMAIL": "scaffold@localhost",
+        }
+    git(staging, "commit", "--quiet", "-m", f"Initial project from scaffold {__version__}", env=env)
+    return True
+
+
+def _move_into_place(staging: Path, dest: Path) -> None:
+    """Rename a new folder into place; copy into an existing one.
+
+    An existing folder is kept (not replaced by a rename), so a shell sitting in it, as in
+    `mkdir p && cd p && scaffold new .`, stays in a live folder. There, staging is inside
+    `dest`, and copytree copies its entries, not itself.
+    """
+    if not dest.exists():
+        staging.rename(dest)
+        return
+    shutil.copytree(staging, dest, symlinks=True, dirs_exist_ok=True)
+    shutil.rmtree(staging)
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None and path.exists():
+        shutil.rmtree(path)
