@@ -91,3 +91,9 @@ def demo(session: nox.Session) -> None:
     if not summaries:
         session.error(f"Training wrote no {project}/runs/*/summary.json.")
     session.log(f"{summaries[-1]}:\n{summaries[-1].read_text()}")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Train every baseline's default config in final mode; writes benchmarks/results/."""
+    session.run("python", "benchmarks/baselines.py", *session.posargs, env=SCAFFOLD_HOME)

@@ -1,0 +1,143 @@
+"""Time to target for every baseline: render, train the default config in final mode, report.
+
+    python benchmarks/baselines.py                       # all baselines, seed 0
+    python benchmarks/baselines.py --baselines cnn lstm --seeds 0 1 2
+    nox -s bench                                         # the same, all baselines
+
+Each baseline is rendered with `scaffold new --defaults` into a temporary folder and run as
+a user would: `python -m <package> train --final --no-progress --seed S`. The held-out test
+metric comes from the run's summary.json; wall time is measured around the whole command
+(data preparation included). Results go to benchmarks/results/baselines.{json,md}, with
+the machine, versions, date and command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from scaffold.variants import choices  # noqa: E402
+
+# The issue's targets on the held-out test split: (metric key, comparison, threshold).
+TARGETS = {
+    "cnn": ("test_accuracy", ">=", 0.98),
+    "resnet_dw": ("test_accuracy", ">=", 0.98),
+    "lstm": ("test_accuracy", ">=", 0.90),
+    "unet": ("psnr_gain", ">=", 6.0),  # test_psnr - noisy_psnr, in dB
+}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def render(baseline: str, where: Path) -> tuple[Path, str]:
+    project = where / f"bench-{baseline}"
+    env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
+    subprocess.run(
+        [sys.executable, "-m", "scaffold", "new", str(project), "--defaults", "--no-git",
+         "--data", f"baseline={baseline}", "--data", "features=[]"],
+        check=True, capture_output=True, env=env,
+    )  # fmt: skip
+    return project, f"bench_{baseline}"
+
+
+def train(project: Path, package: str, seed: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    command = [sys.executable, "-m", package, "train", "--final", "--no-progress",
+               "--seed", str(seed), "--run-name", f"seed{seed}"]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{package} seed {seed} failed:\n{done.stderr[-2000:]}")
+    summary = json.loads((project / "runs" / f"seed{seed}" / "summary.json").read_text())
+    if "test_psnr" in summary and "noisy_psnr" in summary:
+        summary["psnr_gain"] = summary["test_psnr"] - summary["noisy_psnr"]
+    summary["wall_seconds"] = wall
+    return summary
+
+
+def table(results: dict[str, list[dict]]) -> str:
+    lines = [
+        "| baseline | metric (test) | mean | min..max | target | met | epochs | wall s | params |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for baseline, runs in results.items():
+        key, op, threshold = TARGETS[baseline]
+        values = [r[key] for r in runs]
+        mean = statistics.fmean(values)
+        met = all(v >= threshold for v in values)
+        extra = ""
+        if key == "psnr_gain":
+            extra = f" (test {statistics.fmean(r['test_psnr'] for r in runs):.2f} dB vs noisy " \
+                    f"{statistics.fmean(r['noisy_psnr'] for r in runs):.2f} dB)"  # fmt: skip
+        wall = statistics.fmean(r["wall_seconds"] for r in runs)
+        lines.append(
+            f"| {baseline} | {key}{extra} | {mean:.4f} | {min(values):.4f}..{max(values):.4f} "
+            f"| {op} {threshold} | {'yes' if met else 'NO'} | {runs[0]['epochs']} "
+            f"| {wall:.1f} | {runs[0]['parameters']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baselines", nargs="+", default=choices("baseline"))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    results: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for baseline in args.baselines:
+            project, package = render(baseline, Path(tmp))
+            for seed in args.seeds:
+                print(f"{baseline} seed {seed} ...", flush=True)
+                results.setdefault(baseline, []).append(train(project, package, seed))
+                run = results[baseline][-1]
+                key = TARGETS[baseline][0]
+                print(f"  {key} = {run[key]:.4f}, {run['wall_seconds']:.1f} s", flush=True)
+    import torch
+
+    meta = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "baselines.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=2))
+    report = (
+        "# Baselines: default config, final mode (train+valid), held-out test split\n\n"
+        f"- machine: {meta['machine']}, torch {meta['torch']} ({meta['torch_threads']} threads), "
+        f"Python {meta['python']}\n- date: {meta['date']}\n"
+        f"- command: `python benchmarks/{meta['command']}`\n- seeds: {args.seeds}\n\n"
+        + table(results)
+        + "\n"
+    )
+    (args.out / "baselines.md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

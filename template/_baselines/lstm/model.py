@@ -1,0 +1,90 @@
+"""The LSTM baseline: sequence classification.
+
+Two presets, simple to complex:
+- `minimal`: one LSTM layer of `width` units and a linear classifier on its last hidden
+  state. Start here and make the whole pipeline work before scaling up.
+- `scaled` (default): `depth` stacked LSTM layers of `width` (128) units, optionally
+  bidirectional, dropout between layers behind a switch, and a linear classifier on the
+  final hidden state (both directions) or on the mean over time (`pool`).
+Inputs of shape (C, L) are read as L time steps of C features; (C, H, W) inputs as H*W
+steps. They are normalised first, with statistics of the training split. LSTMs need
+gradient clipping (train.grad_clip) to train stably.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .layers import Normalize
+
+
+@dataclass
+class ModelConfig:
+    preset: Literal["minimal", "scaled"] = "scaled"
+    depth: int = 2
+    width: int = 128
+    bidirectional: bool = False
+    dropout: float = 0.0
+    pool: Literal["last", "mean"] = "last"
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values (empty when they are fine)."""
+        return [
+            message
+            for ok, message in [
+                (self.depth >= 1, "model.depth must be at least 1."),
+                (self.width >= 1, "model.width must be at least 1."),
+                (0.0 <= self.dropout < 1.0, "model.dropout must lie in [0, 1)."),
+            ]
+            if not ok
+        ]
+
+
+class LSTMClassifier(nn.Module):
+    """Normalize -> LSTM over time -> linear head on the last hidden state (or the time mean)."""
+
+    def __init__(
+        self,
+        features: int,
+        num_outputs: int,
+        width: int,
+        depth: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        pool: str = "last",
+    ) -> None:
+        super().__init__()
+        self.pool = pool
+        self.normalize = Normalize()
+        self.lstm = nn.LSTM(
+            features,
+            width,
+            num_layers=depth,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if depth > 1 else 0.0,  # PyTorch applies it between layers only
+        )
+        self.head = nn.Linear(width * (2 if bidirectional else 1), num_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.normalize(x).flatten(2).transpose(1, 2)  # (N, C, L) -> (N, L, C)
+        out, (h, _) = self.lstm(x)
+        if self.pool == "mean":
+            return self.head(out.mean(dim=1))
+        # the last layer's final state of each direction (the backward one has read all of x)
+        last = h[-2:] if self.lstm.bidirectional else h[-1:]
+        return self.head(torch.cat(list(last), dim=1))
+
+
+def build_model(cfg: ModelConfig, in_shape: tuple[int, ...], num_outputs: int) -> LSTMClassifier:
+    """Build the network for inputs of shape (C, L) (or (C, H, W)) and `num_outputs` classes."""
+    features = in_shape[0]
+    if cfg.preset == "minimal":
+        return LSTMClassifier(features, num_outputs, cfg.width)
+    return LSTMClassifier(
+        features, num_outputs, cfg.width, cfg.depth, cfg.bidirectional, cfg.dropout, cfg.pool
+    )
