@@ -1,7 +1,7 @@
 """Checks of scaffold and of every template variant, run in the active environment.
 
     nox -l                              # list the sessions
-    nox -s lint tests variant           # everything CI runs (.ci/run, README)
+    nox -s lint tests variant update    # everything CI runs (.ci/run, README)
     nox -s "variant(cnn-minimal)"       # one variant
     nox -s demo                         # generate ./demo-project, install it, train it
     nox -s demo -- path/to/project      # the same somewhere else
@@ -26,7 +26,7 @@ from scaffold.names import default_package_name  # noqa: E402
 from scaffold.variants import variants  # noqa: E402
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["lint", "tests", "variant"]
+nox.options.sessions = ["lint", "tests", "variant", "update"]
 
 # Renders use their own scaffold home, so development builds of the template don't add
 # tags to the template repository in the developer's real home.
@@ -47,6 +47,17 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """scaffold's own tests."""
     session.run("pytest", "-q", "tests", *session.posargs, env=ONE_THREAD)
+
+
+@nox.session
+def update(session: nox.Session) -> None:
+    """The slow scenarios of `scaffold update` and `scaffold bases` (about two minutes).
+
+    scaffold built as wheels (versions A and B of a test template) and installed into a
+    fresh virtual environment: generate, edit, move, upgrade, new home, update, conflict.
+    A base kept with its real checks, a new project from it, its tests, its update.
+    """
+    session.run("pytest", "-q", "-m", "slow", "tests", *session.posargs, env=ONE_THREAD)
 
 
 @nox.session

@@ -5,9 +5,18 @@ Run: pytest -q tests
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from template_versions import make_version_b, snapshot
+
+from scaffold import source
+from scaffold._release import cut
+from scaffold.source import Packaged
+from scaffold.template import template_root
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +45,35 @@ def tiny_template(tmp_path: Path) -> Path:
     (root / "copier.yml").write_text("_subdirectory: template\nname:\n  type: str\n")
     (root / "template" / "README.md.jinja").write_text("# {{ name }}\n")
     return root
+
+
+@dataclass(frozen=True)
+class Versions:
+    """Two releases of a test copy of scaffold's template: A (1.0.0), then B (2.0.0)."""
+
+    a: Packaged
+    b: Packaged
+
+
+@pytest.fixture(scope="session")
+def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
+    """Template versions A and B, each with the history bundle it would ship with."""
+    tmp = tmp_path_factory.mktemp("versions")
+    root_a = snapshot(template_root(), tmp / "a")
+    root_b = snapshot(root_a, tmp / "b")
+    make_version_b(root_b, "2.0.0")
+    bundle_a, bundle_b = tmp / "a.bundle", tmp / "b.bundle"
+    cut("1.0.0", root_a, bundle_a)
+    shutil.copyfile(bundle_a, bundle_b)
+    cut("2.0.0", root_b, bundle_b)
+    return Versions(Packaged(root_a, bundle_a, "1.0.0"), Packaged(root_b, bundle_b, "2.0.0"))
+
+
+@pytest.fixture
+def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[Packaged], None]:
+    """Make the running scaffold carry the given template version (an in-process upgrade)."""
+
+    def use(release: Packaged) -> None:
+        monkeypatch.setattr(source, "packaged", lambda: release)
+
+    return use

@@ -20,13 +20,13 @@ from typing import Any
 
 import yaml
 from copier import run_copy
-from copier.errors import CopierError, InteractiveSessionError
+from copier.errors import CopierError, InteractiveSessionError, UnsafeTemplateError
 
 from scaffold import __version__
 from scaffold.errors import ScaffoldError
 from scaffold.git import git, git_available
 from scaffold.names import default_package_name, package_name_problem, project_name_problem
-from scaffold.source import ensure_template_repo
+from scaffold.source import ensure_template_repo, has_tag
 from scaffold.template import template_root
 from scaffold.variants import choices, questions
 
@@ -41,11 +41,18 @@ class NewProject:
     committed: bool
 
 
-def parse_data(pairs: Iterable[str]) -> dict[str, Any]:
+# What `new_project` calls on the rendered project before its first commit: (folder,
+# package name). `scaffold new --base` writes the base's model there.
+Overlay = Callable[[Path, str], None]
+
+
+def parse_data(pairs: Iterable[str], *, known: bool = True) -> dict[str, Any]:
     """Turn `KEY=VALUE` pairs into answers.
 
     A multiselect answer is read as YAML (`features=[]`, `features=[tensorboard]`, or one
     bare item); every other value stays text, which copier converts by the question's type.
+    With `known` the keys must be questions of scaffold's template; without it (another
+    template) every value stays text.
     """
     data: dict[str, Any] = {}
     for pair in pairs:
@@ -53,6 +60,9 @@ def parse_data(pairs: Iterable[str]) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise ScaffoldError(f"--data takes KEY=VALUE, not {pair!r}.")
+        if not known:
+            data[key] = value
+            continue
         _check_key(key)
         if questions()[key].get("multiselect"):
             try:
@@ -67,6 +77,8 @@ def parse_data(pairs: Iterable[str]) -> dict[str, Any]:
 def check_answers(data: dict[str, Any]) -> None:
     """Refuse unknown questions, unknown choices and unusable names in `data`."""
     for key, value in data.items():
+        if key in _SET_BY_SCAFFOLD:
+            continue
         _check_key(key)
         if "choices" in questions()[key]:
             valid = choices(key)
@@ -90,22 +102,31 @@ def new_project(
     defaults: bool = False,
     overwrite: bool = False,
     git_init: bool = True,
+    template: str | None = None,
+    trust: bool = False,
+    version: str | None = None,
+    overlay: Overlay | None = None,
     say: Callable[[str], None] = lambda message: None,
 ) -> NewProject:
-    """Render scaffold's template into `dest` and return what was made.
+    """Render scaffold's template (or `template`) into `dest` and return what was made.
 
     `data` holds answers (the rest are asked, or with `defaults` take their defaults;
     project_name defaults to the folder's name). `overwrite` allows a non-empty folder.
-    `git_init` makes the project a git repository with one commit. `say` gets progress.
+    `git_init` makes the project a git repository with one commit. `template` is another
+    copier template (path or URL), whose tasks, migrations and Jinja extensions copier
+    runs only with `trust`. `version` is a tag of scaffold's template repository to
+    render instead of this build's. `overlay` changes the rendered files before the
+    first commit. `say` gets progress.
     Raises ScaffoldError, leaving the file system as it was, when anything fails.
     """
     dest = Path(os.path.abspath(os.fspath(dest)))
     data = dict(data or {})
     user_defaults = {"project_name": dest.name}
-    if defaults:  # these answers won't be asked, so check them now
-        data.setdefault("project_name", dest.name)
-        data.setdefault("package_name", default_package_name(str(data["project_name"])))
-    check_answers(data)
+    if template is None:
+        if defaults:  # these answers won't be asked, so check them now
+            data.setdefault("project_name", dest.name)
+            data.setdefault("package_name", default_package_name(str(data["project_name"])))
+        check_answers(data)
     _check_destination(dest, overwrite)
 
     # Stage beside a new destination (then one rename), or inside an existing one (then
@@ -118,9 +139,16 @@ def new_project(
         _remove(created)
         raise ScaffoldError(f"Cannot write into {staging.parent}: {error.strerror}.") from error
     try:
-        src, ref = _template_source(say)
-        say(f"Rendering scaffold {__version__}'s template {ref or src} into {dest}")
-        package = _render(src, ref, staging, data, user_defaults, defaults)
+        if template is None:
+            src, ref = _template_source(say, version)
+            say(f"Rendering scaffold {__version__}'s template {ref or src} into {dest}")
+        else:
+            src, ref = _stable_location(template), None
+            say(f"Rendering the template {src} into {dest}")
+        unsafe = template is None or trust  # scaffold's own template loads scaffold.jinja
+        package = _render(src, ref, staging, data, user_defaults, defaults, unsafe)
+        if overlay is not None:
+            overlay(staging, package)
         committed = git_init and _initial_commit(staging, dest, say)
         _move_into_place(staging, dest)
     except BaseException as error:
@@ -132,8 +160,16 @@ def new_project(
     return NewProject(dest, package, ref, committed)
 
 
+# Questions that scaffold answers itself (`--base`), never the user through --data.
+_SET_BY_SCAFFOLD = {"base"}
+
+
 def _check_key(key: str) -> None:
-    asked = [name for name, spec in questions().items() if spec.get("when", True) is not False]
+    asked = [
+        name
+        for name, spec in questions().items()
+        if spec.get("when", True) is not False and name not in _SET_BY_SCAFFOLD
+    ]
     if key not in asked:
         raise ScaffoldError(f"Unknown question {key!r}; the questions are: {', '.join(asked)}.")
 
@@ -167,11 +203,15 @@ def _make_parents(folder: Path) -> Path | None:
     return missing[-1] if missing else None
 
 
-def _template_source(say: Callable[[str], None]) -> tuple[str, str | None]:
+def _template_source(say: Callable[[str], None], version: str | None) -> tuple[str, str | None]:
     """scaffold's template as copier's src_path and vcs_ref (per-user repository and tag)."""
     if git_available():
         repo, tag = ensure_template_repo()
-        return str(repo), tag
+        if version is not None and not has_tag(repo, version):
+            raise ScaffoldError(f"scaffold's template repository {repo} has no version {version}.")
+        return str(repo), version or tag
+    if version is not None:
+        raise ScaffoldError(f"Rendering template version {version} needs git, which is missing.")
     say("git is not installed: rendering without template history (no `copier update`).")
     return str(template_root()), None
 
@@ -183,8 +223,9 @@ def _render(
     data: dict[str, Any],
     user_defaults: dict[str, Any],
     defaults: bool,
+    unsafe: bool,
 ) -> str:
-    """Run copier into `staging`; return the package name it was given."""
+    """Run copier into `staging`; return the package name it was given ("" if none)."""
     try:
         worker = run_copy(
             src,
@@ -195,18 +236,35 @@ def _render(
             defaults=defaults,
             overwrite=True,  # staging is ours and empty; copier would ask otherwise
             quiet=True,
-            unsafe=True,  # scaffold's own template loads scaffold.jinja
+            unsafe=unsafe,
         )
     except KeyboardInterrupt as error:  # also copier's CopierAnswersInterrupt
         raise ScaffoldError("Cancelled; nothing was written.") from error
-    except InteractiveSessionError as error:
-        raise ScaffoldError(
-            "There is no terminal to ask questions in; pass --defaults and/or --data."
-        ) from error
     except (ValueError, CopierError) as error:
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        raise ScaffoldError(lines[-1]) from error
-    return str(worker.answers.combined["package_name"])
+        raise copier_failure(error, src) from error
+    return str(worker.answers.combined.get("package_name") or "")
+
+
+def copier_failure(error: Exception, src: str) -> ScaffoldError:
+    """A copier error (or a ValueError from its validators) as one sentence."""
+    if isinstance(error, InteractiveSessionError):
+        return ScaffoldError(
+            "There is no terminal to ask questions in; pass --defaults and/or --data."
+        )
+    if isinstance(error, UnsafeTemplateError):
+        features = str(error).splitlines()[0].partition(": ")[2].rstrip(".")
+        return ScaffoldError(
+            f"The template {src} uses copier's unsafe features ({features}); "
+            "pass --trust if you trust it."
+        )
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return ScaffoldError(lines[-1])
+
+
+def _stable_location(template: str) -> str:
+    """A local template as an absolute path (copier records it verbatim); a URL as it is."""
+    path = Path(template).expanduser()
+    return str(path.absolute()) if path.exists() else template
 
 
 def _initial_commit(staging: Path, dest: Path, say: Callable[[str], None]) -> bool:

@@ -38,8 +38,14 @@ def git_available() -> bool:
     return shutil.which("git") is not None
 
 
-def git(cwd: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> str:
-    """Run `git ARGS` in `cwd` and return its stripped standard output.
+def git(
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    strip: bool = True,
+) -> str:
+    """Run `git ARGS` in `cwd` and return its standard output (stripped with `strip`).
 
     With `check`, a non-zero exit raises ScaffoldError carrying git's last error line;
     without it, a failing command returns "".
@@ -50,7 +56,7 @@ def git(cwd: Path, *args: str, env: Mapping[str, str] | None = None, check: bool
         ["git", *args], cwd=cwd, env=full_env, capture_output=True, text=True, check=False
     )
     if done.returncode == 0:
-        return done.stdout.strip()
+        return done.stdout.strip() if strip else done.stdout
     if not check:
         return ""
     lines = (done.stderr or done.stdout).strip().splitlines() or ["no message"]

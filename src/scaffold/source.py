@@ -1,13 +1,17 @@
-"""The per-user git repository of scaffold's template: one tagged commit per installed version.
+"""The per-user git repository of scaffold's template: one tagged commit per template version.
 
 Why: copier records a project's `_src_path` verbatim and can only update a project from
 a git repository that has the tag recorded in `_commit`. A pip-installed scaffold holds a
-plain folder inside one virtual environment. So before each render the packaged template
-is copied into `$SCAFFOLD_HOME/template` (default `$XDG_DATA_HOME/scaffold/template` or
-`~/.local/share/scaffold/template`), committed when it changed, and tagged `v<version>`.
-A development build whose content differs from an existing `v<version>` is tagged
-`v<version>+<first 8 hex of its git tree hash>`. The repository keeps every version that
-was ever installed, so later updates find the old one offline.
+plain folder inside one virtual environment. So the package also carries its template
+history, a git bundle (`scaffold/_history/template.bundle`, one annotated tag `vX.Y.Z` per
+released version, written by `python -m scaffold._release`). Before each render or update
+the bundle's tags are fetched into `$SCAFFOLD_HOME/template` (default
+`$XDG_DATA_HOME/scaffold/template` or `~/.local/share/scaffold/template`) and the packaged
+template is committed there and tagged `v<version>` unless a tag of that version already
+holds the same content. A development build whose content differs from `v<version>` is
+tagged `v<version>+<first 8 hex of its git tree hash>`. Tags are never moved: the
+repository keeps every version ever installed or shipped, so updates find the old one
+offline, on any machine, after any upgrade.
 
     python -c "from scaffold.source import ensure_template_repo; print(ensure_template_repo())"
 """
@@ -19,12 +23,20 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
 
 from scaffold import __version__
 from scaffold.errors import ScaffoldError
 from scaffold.git import git
 from scaffold.template import template_root
+
+# The template history that ships inside the package (see scaffold._release).
+HISTORY = Path(__file__).parent / "_history" / "template.bundle"
+# Set in every repository that scaffold manages, to tell it from someone's template fork.
+MARKER = "scaffold.template"
 
 # A fixed identity, no signing, and none of the user's global git configuration (hooks,
 # excludes, templates): this repository belongs to scaffold, not to the user.
@@ -36,10 +48,26 @@ _GIT_OPTIONS = (
     "-c",
     "commit.gpgsign=false",
     "-c",
+    "tag.gpgsign=false",
+    "-c",
     "core.autocrlf=false",
 )
 _GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 _SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """What this installation of scaffold carries: its template, history and version."""
+
+    root: Path  # holds copier.yml and template/
+    history: Path | None  # a git bundle of released template versions, if any
+    version: str
+
+
+def packaged() -> Packaged:
+    """The template, template history and version of the running scaffold."""
+    return Packaged(template_root(), HISTORY if HISTORY.is_file() else None, __version__)
 
 
 def scaffold_home() -> Path:
@@ -50,48 +78,110 @@ def scaffold_home() -> Path:
     return (Path(data).expanduser() / "scaffold").absolute()
 
 
-def ensure_template_repo(root: Path | None = None) -> tuple[Path, str]:
-    """Make the per-user template repository hold the packaged template; return (path, tag).
+def template_repo() -> Path:
+    """The per-user template repository (it may not exist yet)."""
+    return scaffold_home() / "template"
 
-    `root` is the folder holding copier.yml and template/ (default: the packaged one).
+
+def ensure_template_repo(
+    root: Path | None = None, history: Path | None = None, version: str | None = None
+) -> tuple[Path, str]:
+    """Make the per-user template repository hold scaffold's template; return (path, tag).
+
+    `root` is the folder holding copier.yml and template/, `history` a bundle of released
+    versions and `version` the version to tag; all default to the running scaffold's
+    (a given `root` comes without history unless `history` is given too).
     Calling it again with the same template adds no commit and no tag.
     """
-    root = root or template_root()
-    home = scaffold_home()
-    repo = home / "template"
+    if root is None:
+        mine = packaged()
+        root, history, version = mine.root, history or mine.history, version or mine.version
+    version = version or __version__
+    repo = template_repo()
     try:
         repo.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ScaffoldError(
             f"Cannot create scaffold's template repository {repo}: {error.strerror}."
         ) from error
-    with _locked(home / "template.lock"):
+    with _locked(repo.parent / "template.lock"):
         if not (repo / ".git").is_dir():
             _git(repo, "init", "--quiet")
-        _copy_template(root, repo)
+        _git(repo, "config", MARKER, "true")
+        if history is not None:
+            import_history(repo, history)
+        copy_template(root, repo)
         _git(repo, "add", "--all", "--force", ".")
         tree = _git(repo, "write-tree")
-        if _tree_of(repo, "HEAD") != tree:
-            _git(
-                repo,
-                "commit",
-                "--quiet",
-                "--no-verify",
-                "-m",
-                f"Template of scaffold {__version__}",
-            )
-        tag = f"v{__version__}"
-        tagged = _tree_of(repo, tag)
-        if tagged and tagged != tree:  # a development build: same version, other content
-            tag = f"v{__version__}+{tree[:8]}"
-            tagged = _tree_of(repo, tag)
-        if not tagged:
+        tag = f"v{version}"
+        if _tree_of(repo, tag) not in ("", tree):  # a development build: other content
+            tag = f"v{version}+{tree[:8]}"
+        if _tree_of(repo, tag) == tree:
+            if _git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False) != (
+                _git(repo, "rev-parse", f"{tag}^{{commit}}")
+            ):
+                _git(repo, "reset", "--quiet", "--soft", f"{tag}^{{commit}}")  # clean again
+        else:
+            # One commit per tag, even for equal content: copier names a version by
+            # `git describe`, which must not have two tags to choose from.
+            message = f"Template of scaffold {version}"
+            _git(repo, "commit", "--quiet", "--no-verify", "--allow-empty", "-m", message)
             _git(repo, "tag", tag)
     return repo, tag
 
 
-def _git(repo: Path, *args: str, check: bool = True) -> str:
+def import_history(repo: Path, bundle: Path) -> list[str]:
+    """Fetch the tags of `bundle` that `repo` lacks; return their names.
+
+    A tag that `repo` already has is kept as it is: projects made from it name it.
+    """
+    try:
+        heads = _git(repo, "bundle", "list-heads", str(bundle))
+    except ScaffoldError as error:
+        raise ScaffoldError(
+            f"scaffold's template history {bundle} is unreadable; reinstall scaffold."
+        ) from error
+    offered = [line.split()[1] for line in heads.splitlines() if " refs/tags/" in line]
+    have = set(_git(repo, "tag", "--list").splitlines())
+    missing = [ref for ref in offered if ref.removeprefix("refs/tags/") not in have]
+    if missing:
+        _git(repo, "fetch", "--quiet", "--no-tags", str(bundle), *(f"{r}:{r}" for r in missing))
+    return [ref.removeprefix("refs/tags/") for ref in missing]
+
+
+def versions(repo: Path | None = None) -> list[str]:
+    """The version tags of the template repository, oldest first (PEP 440 order)."""
+    repo = repo or template_repo()
+    if not (repo / ".git").is_dir():
+        return []
+    tags = _git(repo, "tag", "--list", "v*").splitlines()
+    parsed = []
+    for tag in tags:
+        try:
+            parsed.append((Version(tag), tag))
+        except InvalidVersion:
+            continue
+    return [tag for _, tag in sorted(parsed)]
+
+
+def has_tag(repo: Path, tag: str) -> bool:
+    """Whether `repo` has the tag `tag`."""
+    return bool(_git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}", check=False))
+
+
+def is_managed(path: Path) -> bool:
+    """Whether `path` is a template repository that some scaffold installation manages."""
+    if not (path / ".git").is_dir():
+        return False
+    return _git(path, "config", "--get", MARKER, check=False) == "true"
+
+
+def template_git(repo: Path, *args: str, check: bool = True) -> str:
+    """Run git in a repository that scaffold manages: fixed identity, no user configuration."""
     return git(repo, *_GIT_OPTIONS, *args, env=_GIT_ENV, check=check)
+
+
+_git = template_git
 
 
 def _tree_of(repo: Path, ref: str) -> str:
@@ -99,17 +189,17 @@ def _tree_of(repo: Path, ref: str) -> str:
     return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{tree}}", check=False)
 
 
-def _copy_template(root: Path, repo: Path) -> None:
-    """Replace the work tree by copier.yml and template/ (files gone from the package go)."""
-    for entry in repo.iterdir():
+def copy_template(root: Path, dest: Path) -> None:
+    """Replace the files of `dest` (all but .git) by copier.yml and template/ of `root`."""
+    for entry in dest.iterdir():
         if entry.name == ".git":
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink()
-    shutil.copy2(root / "copier.yml", repo / "copier.yml")
-    shutil.copytree(root / "template", repo / "template", symlinks=True, ignore=_SKIPPED)
+    shutil.copy2(root / "copier.yml", dest / "copier.yml")
+    shutil.copytree(root / "template", dest / "template", symlinks=True, ignore=_SKIPPED)
 
 
 @contextmanager
