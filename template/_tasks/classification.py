@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+
+from .dataset import DataConfig
 
 METRIC = "accuracy"  # the metric that picks the best checkpoint and that `overfit` checks
 HIGHER_IS_BETTER = True
 OVERFIT_TARGET = 0.99  # the capacity check passes at 99% training accuracy
+OVERFIT_GOAL = f"{OVERFIT_TARGET:.0%} train accuracy"
+LABELLED = True  # y holds integer class labels (see data.py)
 
 
 def num_outputs(classes: list[str], in_shape: tuple[int, ...]) -> int:
@@ -30,3 +37,22 @@ def batch_sums(output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -
 
 
 NAMES = ("loss", METRIC)
+
+
+def reference_metrics(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Reference scores reported beside the model's (none for classification)."""
+    return {}
+
+
+def overfit_target(x: torch.Tensor, y: torch.Tensor) -> float:
+    """The train accuracy the capacity check must reach on the subset (x, y)."""
+    return OVERFIT_TARGET
+
+
+def prepare(arrays: dict[str, Any], cfg: DataConfig) -> dict[str, Any]:
+    """Labelled arrays are ready as loaded."""
+    return arrays
+
+
+def plot_predictions(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, path: Path) -> None:
+    """No prediction picture for classification: curves.png and the metrics say it."""

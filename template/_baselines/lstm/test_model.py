@@ -47,6 +47,7 @@ def test_scaled_follows_the_config():
     cfg = ModelConfig()
     model = build_model(cfg, SHAPE, CLASSES)
     assert model.lstm.num_layers == cfg.depth and model.lstm.hidden_size == cfg.width == 128
+    assert model.pool == "mean" and not model.lstm.bidirectional
     w = cfg.width
     layer = [4 * (w * 1 + w * w + 2 * w)] + [4 * (w * w + w * w + 2 * w)] * (cfg.depth - 1)
     assert n_params(model) == sum(layer) + (w + 1) * CLASSES
@@ -66,6 +67,13 @@ def test_the_prediction_depends_on_the_whole_sequence():
         x = torch.randn(2, *SHAPE, requires_grad=True)
         model(x).sum().backward()
         assert (x.grad[:, :, 0].abs() > 0).all() and (x.grad[:, :, -1].abs() > 0).all()
+
+
+def test_forget_gates_start_open():
+    model = build_model(ModelConfig(width=8), SHAPE, CLASSES)
+    for name, bias in model.lstm.named_parameters():
+        if name.startswith("bias_"):  # gates in the order input, forget, cell, output
+            assert (bias[8:16] == (1.0 if name.startswith("bias_ih") else 0.0)).all()
 
 
 @pytest.mark.parametrize("pool", ["last", "mean"])

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import task
+from . import data, task
 from .config import Config
 
 
@@ -37,6 +37,8 @@ def first_nonfinite(model: nn.Module, x: torch.Tensor) -> str:
 
     def watch(name: str, module: nn.Module) -> Any:
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            if isinstance(output, tuple):  # e.g. nn.LSTM: (outputs, (h, c))
+                output = output[0]
             if not found and isinstance(output, torch.Tensor) and not torch.isfinite(output).all():
                 found.append(f"layer {name!r} ({type(module).__name__})")
 
@@ -57,22 +59,27 @@ def nonfinite_error(model: nn.Module, x: torch.Tensor, epoch: int, step: int) ->
     where = first_nonfinite(model, x)
     return NonFiniteError(
         f"Non-finite loss at epoch {epoch}, step {step}: first produced by {where}. "
-        "Try a lower learning rate, gradient clipping (train.grad_clip), or model.batchnorm=false "
-        "to see the raw activations."
+        "Try a lower learning rate, gradient clipping (train.grad_clip), or (if the model has "
+        "BatchNorm) model.batchnorm=false to see the raw activations."
     )
 
 
 def overfit_config(cfg: Config, subset: int, max_epochs: int) -> Config:
-    """The capacity-check version of `cfg`: small subset, no regularisation, stop at target."""
+    """The capacity-check version of `cfg`: small subset, no regularisation, stop at target.
+
+    The target is the task's: a fixed train metric, or one measured on the subset itself
+    (e.g. a gain over the noisy input's PSNR).
+    """
+    small = dataclasses.replace(cfg.data, subset=cfg.data.subset or subset)
     cfg = dataclasses.replace(
         cfg,
-        data=dataclasses.replace(cfg.data, subset=cfg.data.subset or subset),
+        data=small,
         optim=dataclasses.replace(cfg.optim, weight_decay=0.0),
         train=dataclasses.replace(
             cfg.train,
             final=False,
             epochs=max_epochs,
-            stop_at=task.OVERFIT_TARGET,
+            stop_at=task.overfit_target(*data.load(small).train),
             eval_train=True,
             run_name=cfg.train.run_name or "overfit",
         ),
@@ -80,17 +87,16 @@ def overfit_config(cfg: Config, subset: int, max_epochs: int) -> Config:
     return cfg
 
 
-def overfit_verdict(summary: dict[str, Any]) -> tuple[bool, str]:
+def overfit_verdict(summary: dict[str, Any], target: float) -> tuple[bool, str]:
     """Whether the capacity check passed, and a sentence that says what it reached."""
     reached = summary[f"train_eval_{task.METRIC}"]
-    target = task.OVERFIT_TARGET
     ok = reached >= target if task.HIGHER_IS_BETTER else reached <= target
     epochs = summary["epochs"]
     if ok:
         return True, f"Capacity check passed: train {task.METRIC} {reached:.4f} in {epochs} epochs."
     return False, (
         f"Capacity check failed: train {task.METRIC} reached {reached:.4f} after {epochs} epochs "
-        f"(target {target}). The model cannot fit a small subset: make it bigger "
+        f"(target {target:.4g}). The model cannot fit a small subset: make it bigger "
         "(model.preset=scaled, depth, width), train longer or with another learning rate, "
         "and look for bugs in the data or the loss before adding data or regularisation."
     )

@@ -29,7 +29,7 @@ COMMON = {
     "device": ("train.device", "auto, cpu, cuda, cuda:1, mps ..."),
     "subset": ("data.subset", "train on this many samples (0: all)"),
     "valid-fraction": ("data.valid_fraction", "share of the non-test data held out for validation"),
-    "data-source": ("data.source", "your own data: a .npz file or a folder of class folders"),
+    "data-source": ("data.source", "your own data: a .npz file or a folder of images"),
     "run-name": ("train.run_name", "folder name under the runs folder (default: a timestamp)"),
     "runs-dir": ("train.runs_dir", "where run folders go (default: runs)"),
 }
@@ -142,14 +142,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise data.DataError(f"The run trained in final mode: it has no {split!r} split.")
     model = train.make_model(cfg, splits)
     model.load_state_dict(state["model"])
-    metrics = evaluate(model, *pair, cfg.train.batch_size)
+    metrics = {**evaluate(model, *pair, cfg.train.batch_size), **task.reference_metrics(*pair)}
     print(json.dumps({"split": split, "epoch": state["epoch"], **metrics}, indent=2))
     return 0
 
 
 def cmd_overfit(args: argparse.Namespace) -> int:
     cfg = checks.overfit_config(build_config(args), args.size, args.max_epochs)
-    ok, message = checks.overfit_verdict(train.run(cfg))
+    ok, message = checks.overfit_verdict(train.run(cfg), cfg.train.stop_at)
     print(message)
     return 0 if ok else 1
 
@@ -173,8 +173,8 @@ def parser() -> argparse.ArgumentParser:
         help="default: valid, or test for a final-mode run",
     )
     e.add_argument("--checkpoint", choices=["best", "last"], default="best")
-    target = f"{task.OVERFIT_TARGET} train {task.METRIC}"
-    o = sub.add_parser("overfit", help=f"capacity check: reach {target} on a small subset")
+    goal = f"capacity check: reach {task.OVERFIT_GOAL} on a small subset".replace("%", "%%")
+    o = sub.add_parser("overfit", help=goal)
     o.add_argument("--size", type=int, default=256, help="subset size (default 256)")
     o.add_argument("--max-epochs", type=int, default=200, help="give up after this many epochs")
     for command in (d, t, o):

@@ -1,9 +1,12 @@
 """Data: the default set or your own, split into train/valid/test, summarised.
 
 `data.source` empty uses the built-in default data (dataset.py). Otherwise it names
-- a `.npz` file with arrays `x` (N, C, H, W) or (N, C, L) and `y` (N,) integer labels, and
-  optionally `x_test`, `y_test` (kept as the test split), or
-- a folder with one sub-folder of images per class (`cats/001.png`, `dogs/002.jpg`, ...).
+- a `.npz` file with arrays `x` (N, C, H, W) or (N, C, L) and `y`, and optionally `x_test`,
+  `y_test` (kept as the test split). `y` holds integer labels (N,) when the task is
+  labelled (task.LABELLED), else target arrays such as the clean images of a denoiser; or
+- a folder: with one sub-folder of images per class (`cats/001.png`, `dogs/002.jpg`, ...)
+  when the task is labelled, else of images (any sizes, in sub-folders or not) that
+  `task.prepare` turns into (input, target) pairs.
 Without a test split one is carved off with `data.test_fraction` and a fixed seed, so the
 test set never changes between runs. The validation split comes from what remains;
 `train.final` trains on train+valid and keeps the test set for the final report.
@@ -19,7 +22,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from . import dataset
+from . import dataset, task
 from .dataset import DataConfig
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
@@ -60,15 +63,33 @@ def load_npz(path: Path) -> dict[str, Any]:
     out["x"] = out["x"].astype(np.float32)
     if "x_test" in out:
         out["x_test"] = out["x_test"].astype(np.float32)
+    if not task.LABELLED:  # targets are arrays (e.g. clean images), not classes
+        out.update({k: out[k].astype(np.float32) for k in ("y", "y_test") if k in out})
+        return {**out, "classes": []}
     labels = np.concatenate([out["y"], out.get("y_test", np.empty(0, np.int64))]).astype(np.int64)
     out["classes"] = [str(c) for c in range(int(labels.max()) + 1)]
     return out
 
 
-def load_image_folder(root: Path) -> dict[str, Any]:
-    """Images in one sub-folder per class, scaled to [0, 1]; all resized to the first one's size."""
+def read_images(paths: list[Path], same_size: bool) -> list[np.ndarray]:
+    """Images as float32 (C, H, W) in [0, 1]; grayscale or RGB as the first one is.
+
+    `same_size` resizes every image to the first one's size.
+    """
     from PIL import Image  # matplotlib depends on Pillow
 
+    first = Image.open(paths[0])
+    mode = "L" if first.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
+    images = []
+    for path in paths:
+        image = Image.open(path).convert(mode)
+        pixels = np.asarray(image.resize(first.size) if same_size else image, np.float32) / 255.0
+        images.append(pixels[None] if mode == "L" else pixels.transpose(2, 0, 1))
+    return images
+
+
+def load_image_folder(root: Path) -> dict[str, Any]:
+    """Images in one sub-folder per class, scaled to [0, 1]; all resized to the first one's size."""
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     files = [
         (path, label)
@@ -78,13 +99,16 @@ def load_image_folder(root: Path) -> dict[str, Any]:
     ]
     if not files:
         raise DataError(f"{root} has no class sub-folders with images in them.")
-    first = Image.open(files[0][0])
-    mode = "L" if first.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
-    size = first.size
-    images = [np.asarray(Image.open(p).convert(mode).resize(size), np.float32) for p, _ in files]
-    x = np.stack(images) / 255.0
-    x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
+    x = np.stack(read_images([path for path, _ in files], same_size=True))
     return {"x": x, "y": np.array([label for _, label in files], np.int64), "classes": classes}
+
+
+def load_plain_folder(root: Path) -> dict[str, Any]:
+    """Every image under `root`, at its own size, for `task.prepare` to make pairs of."""
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{root} has no images in it.")
+    return {"images": read_images(files, same_size=False), "classes": []}
 
 
 def load_arrays(cfg: DataConfig) -> dict[str, Any]:
@@ -93,10 +117,10 @@ def load_arrays(cfg: DataConfig) -> dict[str, Any]:
         return dataset.load_default()
     path = Path(cfg.source)
     if path.is_dir():
-        return load_image_folder(path)
+        return load_image_folder(path) if task.LABELLED else load_plain_folder(path)
     if path.suffix == ".npz" and path.is_file():
         return load_npz(path)
-    raise DataError(f"data.source {cfg.source!r} is neither a .npz file nor a folder of classes.")
+    raise DataError(f"data.source {cfg.source!r} is neither a .npz file nor a folder of images.")
 
 
 def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -106,8 +130,10 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np
 
 def load(cfg: DataConfig, final: bool = False) -> Splits:
     """Train/valid/test tensors for `cfg` (train+valid/test in final mode)."""
-    arrays = load_arrays(cfg)
+    arrays = task.prepare(load_arrays(cfg), cfg)
     x, y = arrays["x"], arrays["y"]
+    if not len(x) or not len(arrays.get("x_test", x)):
+        raise DataError(f"{cfg.source or 'The default data'} gave no training or no test samples.")
     if "x_test" in arrays:
         x_test, y_test = arrays["x_test"], arrays["y_test"]
     else:  # a fixed seed of its own: the test set is the same whatever split_seed says

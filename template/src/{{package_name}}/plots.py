@@ -30,15 +30,26 @@ def curves(history: Sequence[dict[str, float]], metric: str, path: Path) -> None
     plt.close(fig)
 
 
-def image_grid(images: np.ndarray, titles: Sequence[str], path: Path, columns: int = 8) -> None:
-    """Images (N, C, H, W) in a grid, each titled (e.g. with its label)."""
+def image_grid(
+    images: np.ndarray,
+    titles: Sequence[str],
+    path: Path,
+    columns: int = 8,
+    value_range: tuple[float, float] | None = None,
+) -> None:
+    """Images (N, C, H, W) in a grid, each titled (e.g. with its label).
+
+    Grayscale images are stretched to their own range unless `value_range` fixes one
+    for all (so that a noisy and a clean image compare fairly).
+    """
+    low, high = value_range or (None, None)
     rows = max(1, int(np.ceil(len(images) / columns)))
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.2, rows * 1.35), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, title in zip(axes.flat, images, titles, strict=False):
         picture = image[0] if image.shape[0] == 1 else np.clip(image.transpose(1, 2, 0), 0, 1)
-        ax.imshow(picture, cmap="gray" if image.shape[0] == 1 else None)
+        ax.imshow(picture, cmap="gray" if image.shape[0] == 1 else None, vmin=low, vmax=high)
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

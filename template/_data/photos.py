@@ -1,0 +1,67 @@
+"""Default data: two photographs that ship with scikit-learn (china.jpg, flower.jpg, 427x640).
+
+Nothing is downloaded. task.prepare turns the photos to grayscale, cuts them into
+non-overlapping `patch_size` patches, holds out the bottom `test_fraction` of each photo
+as the test set (a region the model never trains on) and adds Gaussian noise of
+`noise_std`, drawn once with `noise_seed`: x is the noisy patch, y the clean one. With the
+defaults: 400 train+valid patches and 120 test patches of 32x32.
+
+Grayscale by default (`grayscale = false` keeps the colours): one channel is the classic
+denoising benchmark setting, and it learns faster. Measured with the default U-Net
+(`train --final`, 6 epochs, batches of 32, one CPU thread, about 85 s either way): test
+PSNR +5.8 dB over the noisy input in gray, +1.6 dB in RGB.
+
+`data.source` can point at your own data instead (see data.py): a folder of clean images
+(treated like these photos) or a .npz file of paired `x` (noisy) and `y` (clean) images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import load_sample_images
+
+from . import plots
+
+
+@dataclass
+class DataConfig:
+    source: str = ""
+    subset: int = 0
+    valid_fraction: float = 0.2
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    grayscale: bool = True
+    patch_size: int = 32
+    noise_std: float = 0.1
+    noise_seed: int = 0
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values (empty when they are fine)."""
+        return [
+            message
+            for ok, message in [
+                (0.0 < self.valid_fraction < 1.0, "data.valid_fraction must lie between 0 and 1."),
+                (0.0 < self.test_fraction < 1.0, "data.test_fraction must lie between 0 and 1."),
+                (self.subset >= 0, "data.subset must not be negative (0 uses all the data)."),
+                (self.patch_size >= 4, "data.patch_size must be at least 4."),
+                (self.noise_std >= 0.0, "data.noise_std must not be negative."),
+            ]
+            if not ok
+        ]
+
+
+def load_default() -> dict[str, list[np.ndarray] | list[str]]:
+    """The two photos as float32 (3, H, W) images in [0, 1], for task.prepare to cut up."""
+    photos = [
+        np.asarray(image, np.float32).transpose(2, 0, 1) / 255.0
+        for image in load_sample_images().images
+    ]
+    return {"images": photos, "classes": []}
+
+
+def plot_samples(x: np.ndarray, y: np.ndarray, classes: list[str], path: str) -> None:
+    """Noisy input and clean target side by side, four pairs to a row."""
+    pairs = np.stack([x[:16], y[:16]], axis=1).reshape(-1, *x.shape[1:])
+    plots.image_grid(pairs.clip(0, 1), ["noisy", "clean"] * 16, path, value_range=(0.0, 1.0))
