@@ -7,6 +7,8 @@ from torch import nn
 from {{ package_name }}.model import ModelConfig, build_model
 
 SHAPE, CLASSES = (1, 8, 8), 10
+# The reference's sizes, pinned here so that tuning the defaults keeps these tests valid.
+REFERENCE = {"depth": 4, "width": 64}
 
 
 @pytest.mark.parametrize("preset", ["minimal", "scaled"])
@@ -28,7 +30,7 @@ def test_minimal_is_one_conv_and_relu():
 
 
 def test_scaled_follows_the_reference():
-    model = build_model(ModelConfig(), SHAPE, CLASSES)
+    model = build_model(ModelConfig(**REFERENCE), SHAPE, CLASSES)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     assert len(convs) == 4
     assert {c.out_channels for c in convs} == {64, 128}
@@ -40,7 +42,7 @@ def test_scaled_follows_the_reference():
 
 def test_relu_bn_order_switch():
     def order(bn_order):
-        model = build_model(ModelConfig(bn_order=bn_order), SHAPE, CLASSES)
+        model = build_model(ModelConfig(**REFERENCE, bn_order=bn_order), SHAPE, CLASSES)
         return [type(m) for m in model[1]]
 
     assert order("relu_bn") == [nn.Conv2d, nn.ReLU, nn.BatchNorm2d]

@@ -8,6 +8,8 @@ from {{ package_name }}.layers import Normalize
 from {{ package_name }}.model import ModelConfig, build_model
 
 SHAPE, CLASSES = (1, 40), 10
+# The reference's sizes, pinned here so that tuning the defaults keeps these tests valid.
+REFERENCE = {"depth": 2, "width": 128}
 
 
 def n_params(model):
@@ -44,7 +46,7 @@ def test_minimal_is_one_lstm_layer_and_a_linear_head():
 
 
 def test_scaled_follows_the_config():
-    cfg = ModelConfig()
+    cfg = ModelConfig(**REFERENCE)
     model = build_model(cfg, SHAPE, CLASSES)
     assert model.lstm.num_layers == cfg.depth and model.lstm.hidden_size == cfg.width == 128
     assert model.pool == "mean" and not model.lstm.bidirectional

@@ -7,6 +7,8 @@ from torch import nn
 from {{ package_name }}.model import Block, ModelConfig, build_model
 
 SHAPE, CLASSES = (1, 8, 8), 10
+# The reference's sizes, pinned here so that tuning the defaults keeps these tests valid.
+REFERENCE = {"depth": 4, "width": 64}
 
 
 def convs(model):
@@ -29,7 +31,7 @@ def test_forward_backward(preset):
 
 
 def test_minimal_is_one_separable_conv_and_relu():
-    model = build_model(ModelConfig(preset="minimal"), SHAPE, CLASSES)
+    model = build_model(ModelConfig(**REFERENCE, preset="minimal"), SHAPE, CLASSES)
     depthwise, pointwise = convs(model)
     assert depthwise.kernel_size == (3, 3) and depthwise.groups == depthwise.in_channels
     assert pointwise.kernel_size == (1, 1) and pointwise.out_channels == 64
@@ -40,7 +42,7 @@ def test_minimal_is_one_separable_conv_and_relu():
 
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_every_conv_but_the_stem_is_depthwise_or_pointwise(batchnorm):
-    model = build_model(ModelConfig(batchnorm=batchnorm), SHAPE, CLASSES)
+    model = build_model(ModelConfig(**REFERENCE, batchnorm=batchnorm), SHAPE, CLASSES)
     stem, *rest = convs(model)
     assert stem is model[1] and stem.kernel_size == (3, 3)  # the one full convolution
     for conv in rest:
@@ -52,7 +54,7 @@ def test_every_conv_but_the_stem_is_depthwise_or_pointwise(batchnorm):
 
 
 def test_scaled_follows_the_reference():
-    model = build_model(ModelConfig(), SHAPE, CLASSES)
+    model = build_model(ModelConfig(**REFERENCE), SHAPE, CLASSES)
     assert len(blocks(model)) == 4
     assert {c.out_channels for c in convs(model)} == {64, 128}
     assert all(c.bias is None for c in convs(model))  # BatchNorm follows: no bias
@@ -67,7 +69,7 @@ def test_scaled_follows_the_reference():
 
 def test_relu_bn_order_switch():
     def order(bn_order):
-        model = build_model(ModelConfig(bn_order=bn_order), SHAPE, CLASSES)
+        model = build_model(ModelConfig(**REFERENCE, bn_order=bn_order), SHAPE, CLASSES)
         return [type(m) for m in blocks(model)[0].body]
 
     sep = nn.Sequential
@@ -83,7 +85,7 @@ def test_batchnorm_switch_restores_bias():
 
 def test_blocks_are_residual():
     torch.manual_seed(0)
-    model = build_model(ModelConfig(), SHAPE, CLASSES).eval()
+    model = build_model(ModelConfig(**REFERENCE), SHAPE, CLASSES).eval()
     first, _, entering, _ = blocks(model)
     assert isinstance(first.shortcut, nn.Identity)
     assert isinstance(entering.shortcut[0], nn.Conv2d) and entering.shortcut[0].stride == (2, 2)
