@@ -108,5 +108,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Train every baseline's default config in final mode; writes benchmarks/results/."""
+    """All benchmarks into benchmarks/results/ (about five minutes; posargs: baselines.py).
+
+    baselines.py: every baseline's default config in final mode, time to target.
+    loop_overhead.py: the generated loop's samples/s against a bare PyTorch loop.
+    new_time.py: `scaffold new` against a bare `copier copy`, and `scaffold update`.
+    """
     session.run("python", "benchmarks/baselines.py", *session.posargs, env=SCAFFOLD_HOME)
+    session.run("python", "benchmarks/loop_overhead.py")  # renders use temporary homes
+    session.run("python", "benchmarks/new_time.py")  # its own temporary SCAFFOLD_HOME
