@@ -4,7 +4,8 @@
     python benchmarks/baselines.py --baselines cnn lstm --seeds 0 1 2
     nox -s bench                                         # the same, all baselines
 
-Each baseline is rendered with `scaffold new --defaults` into a temporary folder and run as
+Each baseline is rendered with `scaffold new --defaults` (its default features, as a user
+gets them) into a temporary folder and run as
 a user would: `python -m <package> train --final --no-progress --seed S`. The held-out test
 metric comes from the run's summary.json; wall time is measured around the whole command
 (data preparation included). Results go to benchmarks/results/baselines.{json,md}, with
@@ -54,7 +55,7 @@ def render(baseline: str, where: Path) -> tuple[Path, str]:
     env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
     subprocess.run(
         [sys.executable, "-m", "scaffold", "new", str(project), "--defaults", "--no-git",
-         "--data", f"baseline={baseline}", "--data", "features=[]"],
+         "--data", f"baseline={baseline}"],
         check=True, capture_output=True, env=env,
     )  # fmt: skip
     return project, f"bench_{baseline}"
