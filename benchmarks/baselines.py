@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import cpu_name  # noqa: E402
+
 from scaffold.variants import choices  # noqa: E402
 
 # The targets on the held-out test split: (metric key, comparison, threshold).
@@ -38,16 +40,6 @@ TARGETS = {
     "lstm": ("test_accuracy", ">=", 0.90),
     "unet": ("psnr_gain", ">=", 6.0),  # test_psnr - test_noisy_psnr, in dB
 }
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def render(baseline: str, where: Path) -> tuple[Path, str]:

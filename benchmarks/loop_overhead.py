@@ -45,20 +45,11 @@ from types import ModuleType
 from typing import Any
 
 import torch
+from _common import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.97  # DESIGN.md: within 3% of a bare loop, with logging on
 MODES = {"off": "[]", "on": "[tensorboard]"}  # logging off / on: the features answer
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def render(baseline: str, mode: str, where: Path) -> dict[str, ModuleType]:

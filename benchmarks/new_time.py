@@ -41,22 +41,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import cpu_name  # noqa: E402
+
 from scaffold import __version__  # noqa: E402
 from scaffold.names import default_package_name  # noqa: E402
 
 TARGET = 1.2  # scaffold new within 1.2x of a bare copier copy
 NAME = "bench-project"
 COPIER = str(Path(sys.executable).with_name("copier"))
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(command: list[str], home: Path) -> float:
