@@ -83,7 +83,9 @@ def variant(session: nox.Session, name: str) -> None:
         session.chdir(project)
         session.run("ruff", "check", ".")
         session.run("ruff", "format", "--check", ".")
-        session.run("pytest", "-q", env=ONE_THREAD)
+        # torchrun tests (about a minute) run where the loop differs: minimal and full
+        quick = () if chosen.name.endswith(("-minimal", "-full")) else ("-m", "not ddp")
+        session.run("pytest", "-q", *quick, env=ONE_THREAD)
     finally:
         session.run("python", "-m", "pip", "uninstall", "--quiet", "--yes", name)
 
@@ -108,12 +110,26 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """All benchmarks into benchmarks/results/ (about five minutes; posargs: baselines.py).
+    """All benchmarks into benchmarks/results/ (about 20 minutes; posargs: baselines.py).
 
-    baselines.py: every baseline's default config in final mode, time to target.
+    baselines.py: every baseline's default config in final mode, time to target, 3 seeds.
     loop_overhead.py: the generated loop's samples/s against a bare PyTorch loop.
     new_time.py: `scaffold new` against a bare `copier copy`, and `scaffold update`.
+    precision.py: fp32 against bf16 (and channels_last) training steps, every baseline.
+    precompute.py: epoch time with and without the cache of frozen layers' outputs.
     """
     session.run("python", "benchmarks/baselines.py", *session.posargs, env=SCAFFOLD_HOME)
     session.run("python", "benchmarks/loop_overhead.py")  # renders use temporary homes
     session.run("python", "benchmarks/new_time.py")  # its own temporary SCAFFOLD_HOME
+    session.run("python", "benchmarks/precision.py")
+    session.run("python", "benchmarks/precompute.py")
+
+
+@nox.session
+def evidence(session: nox.Session) -> None:
+    """The reference's claims tested on the default data (about 10 minutes): tables, plots.
+
+    Writes benchmarks/results/evidence.{md,json} and evidence-*.png. posargs go to
+    benchmarks/evidence.py (`--seeds 0`, `--only dsd sgdr`).
+    """
+    session.run("python", "benchmarks/evidence.py", *session.posargs)

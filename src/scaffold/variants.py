@@ -1,7 +1,8 @@
 """The variant matrix: answer sets that nox renders and tests (`scaffold variants` prints it).
 
 Rule: every baseline is rendered minimal (no optional features) and full (all of them),
-so every `{% if %}` in the template is rendered both ways by some variant.
+so every `{% if %}` in the template is rendered both ways by some variant; and every
+feature is rendered alone on the first baseline, so that no feature leans on another.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ def choices(question: str) -> list[str]:
 
 
 def variants() -> list[Variant]:
-    """Every baseline, minimal and full."""
+    """Every baseline minimal and full, then each feature alone on the first baseline."""
     features = tuple(choices("features"))
+    baselines = choices("baseline")
     out = []
-    for baseline in choices("baseline"):
+    for baseline in baselines:
         out.append(Variant(f"{baseline}-minimal", baseline, ()))
         out.append(Variant(f"{baseline}-full", baseline, features))
+    out += [Variant(f"{baselines[0]}-{f}", baselines[0], (f,)) for f in features]
     return out

@@ -39,6 +39,28 @@ def batch_sums(output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -
 NAMES = ("loss", METRIC)
 
 
+{% if 'sgdr' in features -%}
+def ensemble_metrics(
+    outputs: list[torch.Tensor], weights: list[float], target: torch.Tensor
+) -> dict[str, float]:
+    """Loss and accuracy of the weighted mean of the models' predicted probabilities.
+
+    Probabilities are averaged, not votes (a confident model outweighs two unsure ones)
+    and not logits. log(sum_k w_k softmax_k) is a logsumexp of log w_k + log_softmax_k in
+    float64, so a single model with weight 1 scores its own cross-entropy, as
+    metrics.evaluate gives it. Both are exact per-sample means over all of `target`.
+    """
+    terms = [
+        F.log_softmax(out.double(), dim=1) + torch.tensor(w, dtype=torch.float64).log()
+        for out, w in zip(outputs, weights, strict=True)
+    ]
+    log_probs = torch.logsumexp(torch.stack(terms), dim=0)  # log of the weighted mean
+    loss = F.nll_loss(log_probs, target)
+    correct = (log_probs.argmax(dim=1) == target).double().mean()
+    return {"loss": loss.item(), METRIC: correct.item()}
+
+
+{% endif -%}
 def reference_metrics(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     """Reference scores reported beside the model's (none for classification)."""
     return {}

@@ -59,6 +59,22 @@ def batch_sums(output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -
 NAMES = ("loss", METRIC)
 
 
+{% if 'sgdr' in features -%}
+def ensemble_metrics(
+    outputs: list[torch.Tensor], weights: list[float], target: torch.Tensor
+) -> dict[str, float]:
+    """Loss and PSNR of the weighted mean of the models' output images.
+
+    The outputs are averaged (in float64), not the scores: two denoisers whose errors
+    point different ways cancel out. Both metrics are exact per-sample means, as in
+    batch_sums, so a single model with weight 1 scores what metrics.evaluate gives it.
+    """
+    mean = sum(w * out.double() for out, w in zip(outputs, weights, strict=True))
+    loss = F.mse_loss(mean, target.double())
+    return {"loss": loss.item(), METRIC: psnr(mean, target).double().mean().item()}
+
+
+{% endif -%}
 def reference_metrics(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     """What the noisy input itself scores: the bar a denoiser must clear."""
     return {"noisy_psnr": psnr(x, y).double().mean().item()}

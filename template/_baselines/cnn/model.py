@@ -8,6 +8,15 @@ Two presets, simple to complex:
   convolution that BatchNorm follows), ReLU before BatchNorm unless `bn_order` says
   otherwise, and a global-average-pooling head instead of large fully connected layers.
 Inputs are normalised by the first module, with statistics of the training split.
+
+Downsampling (`downsample`): every second convolution halves the height and width. The
+reference's advice, and the default, is `stride`: that convolution moves two pixels at a
+time, so it computes a quarter of the outputs and learns how to downsample. `maxpool` is
+the classic alternative, kept for comparison: the same convolution at stride 1, then
+`nn.MaxPool2d(2)` at the end of its block, which keeps the largest of each 2x2 patch. Both
+give the same output shape and the same parameters (max-pooling has none); max-pooling
+costs four times the arithmetic in those convolutions (benchmarks/evidence.py measures
+what it does to accuracy and speed).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ class ModelConfig:
     width: int = 64
     batchnorm: bool = True
     bn_order: Literal["relu_bn", "bn_relu"] = "relu_bn"
+    downsample: Literal["stride", "maxpool"] = "stride"
 
     def problems(self) -> list[str]:
         """What is wrong with these values (empty when they are fine)."""
@@ -41,12 +51,22 @@ class ModelConfig:
 
 
 def conv_block(cfg: ModelConfig, c_in: int, c_out: int, stride: int) -> nn.Sequential:
-    """3x3 convolution, then ReLU and (optionally) BatchNorm in the configured order."""
+    """3x3 convolution, then ReLU and (optionally) BatchNorm in the configured order.
+
+    With `downsample = "maxpool"` a block asked for stride 2 convolves at stride 1 and ends
+    with a 2x2 max-pool instead.
+    """
+    pool = stride == 2 and cfg.downsample == "maxpool"
+    stride = 1 if pool else stride
     conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=not cfg.batchnorm)
     if not cfg.batchnorm:
-        return nn.Sequential(conv, nn.ReLU(inplace=True))
-    relu, bn = nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)
-    return nn.Sequential(conv, *((relu, bn) if cfg.bn_order == "relu_bn" else (bn, relu)))
+        layers = [conv, nn.ReLU(inplace=True)]
+    else:
+        relu, bn = nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)
+        layers = [conv, *((relu, bn) if cfg.bn_order == "relu_bn" else (bn, relu))]
+    if pool:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
 
 
 def build_model(cfg: ModelConfig, in_shape: tuple[int, ...], num_outputs: int) -> nn.Sequential:

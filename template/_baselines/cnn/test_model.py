@@ -9,6 +9,13 @@ from {{ package_name }}.model import ModelConfig, build_model
 SHAPE, CLASSES = (1, 8, 8), 10
 # The reference's sizes, pinned here so that tuning the defaults keeps these tests valid.
 REFERENCE = {"depth": 4, "width": 64}
+# Its parameters: convolutions 576 + 36,864 + 73,728 + 147,456 (no bias: BatchNorm follows),
+# BatchNorm 2 * (64 + 64 + 128 + 128), linear head 128 * 10 + 10.
+REFERENCE_PARAMETERS = 260_682
+
+
+def parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize("preset", ["minimal", "scaled"])
@@ -53,3 +60,22 @@ def test_batchnorm_switch_restores_bias():
     model = build_model(ModelConfig(batchnorm=False), SHAPE, CLASSES)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     assert all(m.bias is not None for m in model.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_maxpool_downsampling_matches_stride_in_shape_and_parameters():
+    torch.manual_seed(0)
+    strided = build_model(ModelConfig(**REFERENCE), SHAPE, CLASSES)
+    pooled = build_model(ModelConfig(**REFERENCE, downsample="maxpool"), SHAPE, CLASSES)
+    assert ModelConfig().downsample == "stride"
+    assert parameters(strided) == parameters(pooled) == REFERENCE_PARAMETERS
+    assert strided.state_dict().keys() == pooled.state_dict().keys()  # same checkpoint layout
+    # every block leaves the same feature-map shape: the pool halves where the stride did
+    a = b = torch.randn(3, *SHAPE)
+    for block_a, block_b in zip(strided, pooled, strict=True):
+        a, b = block_a(a), block_b(b)
+        assert a.shape == b.shape
+    assert a.shape == (3, CLASSES)
+    pooling = [any(isinstance(m, nn.MaxPool2d) for m in block.modules()) for block in pooled]
+    assert [i for i, pools in enumerate(pooling) if pools] == [2, 4]  # 0 is Normalize
+    assert all(m.stride == (1, 1) for m in pooled.modules() if isinstance(m, nn.Conv2d))
+    assert isinstance(pooled[2][-1], nn.MaxPool2d)  # at the end of its block

@@ -26,7 +26,7 @@ from . import task
 
 @dataclass
 class AugmentConfig:
-    enabled: bool = True
+    enabled: bool = False
     shift: int = 1
     cutout: int = 0
     noise: float = 0.0

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torch.nn.utils import prune
 
 
 def save(state: dict[str, Any], path: Path) -> None:
@@ -43,3 +45,22 @@ def find(run: Path, name: str = "last.pt") -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}; is {run} a run folder?")
     return path
+
+
+def model_state(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(weights, masks) of `model`. The weights are what the model computes with, so they
+    load into a freshly built model; a pruned layer (`torch.nn.utils.prune`: `weight_orig`
+    times `weight_mask`) is saved as its masked weight, and its mask separately."""
+    state = model.state_dict()
+    masks = {k[: -len("_mask")]: v for k, v in state.items() if k.endswith("_mask")}
+    weights = {k: v for k, v in state.items() if not k.endswith(("_orig", "_mask"))}
+    for key, mask in masks.items():
+        weights[key] = state[f"{key}_orig"] * mask
+    return weights, masks
+
+
+def restore_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+    """Prune `model` again with the saved `masks` (after loading the weights)."""
+    for key, mask in masks.items():
+        path, _, name = key.rpartition(".")
+        prune.custom_from_mask(model.get_submodule(path), name, mask)

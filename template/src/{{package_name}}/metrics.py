@@ -2,14 +2,15 @@
 
 Each batch adds its *sums* (loss * n, correct, ...) and its sample count; the means are
 sums / count at the end of the epoch. A short last batch therefore weighs exactly as much
-as its samples, and a new MetricSums per epoch is the "reset the counters" step.
+as its samples, and a new MetricSums per epoch is the "reset the counters" step. Under
+torchrun the sums and counts of all processes are added up before the division.
 """
 
 from __future__ import annotations
 
 import torch
 
-from . import task
+from . import distributed, task
 
 
 class MetricSums:
@@ -26,15 +27,19 @@ class MetricSums:
     def means(self, prefix: str = "") -> dict[str, float]:
         if self.sums is None or self.count == 0:
             raise ValueError("No samples were added: cannot take a mean of nothing.")
-        values = (self.sums.double() / self.count).tolist()  # the one sync per epoch
+        count = torch.tensor([self.count], dtype=torch.float64, device=self.sums.device)
+        totals = distributed.all_sum(torch.cat([self.sums.double(), count]))  # all processes
+        values = (totals[:-1] / totals[-1]).tolist()  # the one sync per epoch
         return {f"{prefix}{name}": value for name, value in zip(task.NAMES, values, strict=True)}
 
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
-    """The task's metrics of `model` on (x, y), in eval mode, as exact per-sample means."""
+    """The task's metrics of `model` on (x, y), in eval mode, as exact per-sample means
+    (under torchrun each process evaluates its share and the sums are added up)."""
     was_training = model.training
     model.eval()
+    x, y = distributed.shard(x), distributed.shard(y)
     sums = MetricSums()
     for start in range(0, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]

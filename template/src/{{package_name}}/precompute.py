@@ -1,0 +1,226 @@
+"""Pre-computed activations: freeze the first layers, compute their outputs once, reuse them.
+
+The practice (transfer learning made cheap): take a model trained in an earlier run
+(`init_from`), freeze its first `layers` top-level modules and train only the rest. Frozen
+layers never change, so their output for a given input never changes either: one dry pass
+over the data computes those activations, and every epoch after that trains the remaining
+layers on the cached activations, without running the frozen part at all. The fewer
+layers left to train and the larger the data set, the bigger the saving.
+
+- `split` cuts an `nn.Sequential` model into a `Frozen` prefix and a trainable head;
+  `join` puts them back together under the original module indices, so checkpoints,
+  `evaluate` and `cli evaluate` see the same model (same state_dict keys) as before.
+- `Frozen` stays in eval mode whatever `.train()` says: BatchNorm keeps its running
+  statistics and dropout is off, so the layers really compute one fixed function (else
+  the cache would be stale after the first step). Its parameters take no gradients.
+- `cache` runs the frozen layers over all of x, in batches, into memory or into a
+  memory-mapped `.npy` file (`cache = "disk"`) for activations larger than memory;
+  `cached_splits` does it for the train, valid and test inputs. The dry pass runs in
+  fp32, outside any autocast, as evaluation does.
+- `cache = "off"` freezes without caching: the frozen layers run at every step. It trains
+  the same weights as the cache does (tests/test_precompute.py checks it), only slower.
+
+The cache is computed from the inputs as they are, so data augmentation must be off while
+training on it (augmentation changes the inputs at every step). It is rebuilt at every
+start, resumes included: one forward pass is cheap, and a stale cache is never read.
+Models that are not an `nn.Sequential` (the LSTM and U-Net baselines) cannot be cut by
+index: `split` refuses them with a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import data
+
+# config.py imports this module for PrecomputeConfig, so ConfigError is imported where it
+# is raised (a top-level import would be circular).
+
+
+@dataclass
+class PrecomputeConfig:
+    layers: int = 0  # freeze the first N top-level layers of an nn.Sequential model; 0 = off
+    init_from: str = ""  # a run folder: load its best weights into the model before freezing
+    cache: Literal["memory", "disk", "off"] = "memory"  # off: freeze only, run them every step
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values (empty when they are fine)."""
+        return [
+            message
+            for ok, message in [
+                (self.layers >= 0, "precompute.layers must not be negative (0 turns it off)."),
+                (
+                    not self.init_from or self.layers > 0,
+                    "precompute.init_from only applies with precompute.layers of 1 or more.",
+                ),
+            ]
+            if not ok
+        ]
+
+
+class Frozen(nn.Sequential):
+    """Layers that do not learn: always in eval mode, parameters without gradients."""
+
+    def __init__(self, *args: nn.Module | OrderedDict[str, nn.Module]) -> None:
+        super().__init__(*args)
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> Frozen:
+        """Ignore `mode`: BatchNorm statistics and dropout stay as in evaluation."""
+        return super().train(False)
+
+
+class Joined(nn.Sequential):
+    """Frozen layers and a head as one model; `.train()` leaves the frozen ones in eval mode."""
+
+    def __init__(self, frozen: Frozen, head: nn.Sequential) -> None:
+        super().__init__(OrderedDict([*frozen._modules.items(), *head._modules.items()]))
+        self.frozen_layers = len(frozen)  # a plain int: not a module, not in the state_dict
+
+    def train(self, mode: bool = True) -> Joined:
+        super().train(mode)
+        for layer in list(self)[: self.frozen_layers]:
+            layer.eval()
+        return self
+
+
+def split(model: nn.Module, cfg: PrecomputeConfig) -> tuple[Frozen, nn.Sequential]:
+    """Frozen prefix model[:N] and trainable rest model[N:] (they share the model's layers).
+
+    Both keep the original indices as module names ("0", "1", ... and "N", ...), so their
+    state_dict keys are the unsplit model's.
+    """
+    from .config import ConfigError
+
+    if not isinstance(model, nn.Sequential):
+        raise ConfigError(
+            "precompute.layers needs an nn.Sequential model to cut by index, and "
+            f"{type(model).__name__} is not one; set precompute.layers=0."
+        )
+    n = cfg.layers
+    if not 1 <= n < len(model):
+        raise ConfigError(
+            f"precompute.layers must lie between 1 and {len(model) - 1} for this model "
+            f"({len(model)} top-level layers, the last ones must stay trainable); got {n}."
+        )
+    layers = list(model._modules.items())
+    frozen, head = Frozen(OrderedDict(layers[:n])), nn.Sequential(OrderedDict(layers[n:]))
+    if not any(p.requires_grad for p in head.parameters()):
+        raise ConfigError(
+            f"precompute.layers={n} leaves no trainable parameters in the layers after it; "
+            "freeze fewer layers."
+        )
+    # The head's input is the cache itself (a view of it in `evaluate`): an in-place first
+    # layer, such as ReLU(inplace=True), would write into it.
+    if getattr(head[0], "inplace", False):
+        head[0].inplace = False
+    return frozen, head
+
+
+def join(frozen: Frozen, head: nn.Sequential) -> nn.Sequential:
+    """The whole model again, with the original module indices, so its state_dict keys equal
+    the unsplit model's (checkpoints and `evaluate` stay unchanged)."""
+    return Joined(frozen, head)
+
+
+def load_init(model: nn.Module, run: str) -> None:
+    """Load the best weights of an earlier run (its last ones when it saved no best)."""
+    from . import train  # train imports this module
+    from .config import ConfigError
+
+    _, state = train.load_run(Path(run), "best")  # FileNotFoundError names the missing file
+    mine, theirs = model.state_dict(), state["model"]
+    missing = [k for k in mine if k not in theirs]
+    unexpected = [k for k in theirs if k not in mine]
+    reshaped = [k for k in mine if k in theirs and mine[k].shape != theirs[k].shape]
+    if missing or unexpected or reshaped:
+        first = (missing or unexpected or reshaped)[0]
+        raise ConfigError(
+            f"precompute.init_from {run!r} holds weights of a different model "
+            f"({len(missing)} missing, {len(unexpected)} unexpected and {len(reshaped)} "
+            f"differently shaped tensors, first {first!r}); use the same model settings."
+        )
+    model.load_state_dict(theirs)
+
+
+@torch.no_grad()
+def cache(
+    frozen: Frozen, x: torch.Tensor, batch_size: int, path: Path | None = None
+) -> torch.Tensor:
+    """The frozen layers' outputs for all of x, in batches; in memory, or in a memory-mapped
+    file at `path` (numpy.memmap / torch.from_file) when cache == "disk".
+
+    In memory the result lives on x's device. On disk it is a CPU tensor backed by the
+    `.npy` file at `path` (copy-on-write: writing into it never changes the file); the file
+    is written under a temporary name and renamed when complete, so it is never half-written.
+    """
+    frozen.eval()  # a Frozen is always in eval mode; a plain Sequential is put there
+    if len(x) == 0:
+        raise data.DataError("Cannot pre-compute activations of an empty split.")
+    out: torch.Tensor | np.ndarray | None = None
+    tmp = ""
+    try:
+        for start in range(0, len(x), batch_size):
+            part = frozen(x[start : start + batch_size])
+            if out is None:  # the first batch tells the output's shape and type
+                shape = (len(x), *part.shape[1:])
+                if path is None:
+                    out = torch.empty(shape, dtype=part.dtype, device=part.device)
+                else:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+                    os.close(fd)
+                    kind = torch.empty(0, dtype=part.dtype).numpy().dtype
+                    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=kind, shape=shape)
+            if isinstance(out, torch.Tensor):
+                out[start : start + len(part)] = part
+            else:
+                out[start : start + len(part)] = part.cpu().numpy()
+        if isinstance(out, torch.Tensor):
+            return out
+        out.flush()
+        del out  # close the map before the rename
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    return torch.from_numpy(np.load(path, mmap_mode="c"))
+
+
+def cached_splits(
+    frozen: Frozen, splits: data.Splits, batch_size: int, folder: Path | None
+) -> data.Splits:
+    """splits with every x replaced by its cached activations (y unchanged).
+
+    `folder` None keeps them in memory, on the inputs' device; else they go to train.npy,
+    valid.npy and test.npy in it, read back as CPU tensors: for inputs on the CPU only,
+    since the loop indexes its data on the device it trains on.
+    """
+    device = splits.train[0].device
+    if folder is not None and device.type != "cpu":
+        from .config import ConfigError
+
+        raise ConfigError(
+            f"precompute.cache='disk' keeps the activations in CPU files, and this run trains "
+            f"on {device}; use precompute.cache='memory' (or 'off')."
+        )
+
+    def cached(name: str, pair: data.Pair) -> data.Pair:
+        path = None if folder is None else Path(folder) / f"{name}.npy"
+        return cache(frozen, pair[0], batch_size, path), pair[1]
+
+    valid = None if splits.valid is None else cached("valid", splits.valid)
+    return data.Splits(
+        cached("train", splits.train), valid, cached("test", splits.test), splits.classes
+    )
