@@ -155,8 +155,9 @@ def measure(baseline: str, args: argparse.Namespace, where: Path) -> dict[str, A
 def table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
         "| baseline | frozen layers N | trained | epoch s, cache off | epoch s, cache memory "
-        "| speed-up | per round | dry pass s | valid acc., off | valid acc., memory |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| speed-up | per round | dry pass s | it pays off after | valid acc., off "
+        "| valid acc., memory |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for baseline, res in results.items():
         for label, s in res["settings"].items():
@@ -165,7 +166,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f"| {baseline} | {s['n']} of {res['layers']} ({label}) | {', '.join(s['trained'])} "
                 f"| {s['epoch_s']['off']:.3f} | {s['epoch_s']['memory']:.3f} "
                 f"| x{s['speedup']:.1f} | {' '.join(f'x{r:.1f}' for r in s['speedup_per_round'])} "
-                f"| {s['dry_pass_s']:.3f} "
+                f"| {s['dry_pass_s']:.3f} | {s['break_even_epochs']:.1f} epochs "
                 f"| {acc['off']} | {acc['memory']} |"
             )
     return "\n".join(lines)
@@ -217,7 +218,8 @@ def main() -> None:
         "of the median epochs of each round's two runs, back to back (their spread shows the "
         "machine's noise)\n"
         "- dry pass: the one forward pass of train, valid and test through the frozen layers "
-        "(`precompute.cached_splits`), paid once per run, before the first epoch (fastest run)\n"
+        "(`precompute.cached_splits`), paid once per run, before the first epoch (fastest run); "
+        "it pays off after dry pass / (off - memory) epochs\n"
         "- valid accuracy: after the last epoch, per run; off and memory train the same "
         "weights, so they agree\n\n" + table(results) + "\n"
     )
