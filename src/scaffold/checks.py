@@ -3,9 +3,9 @@
     python -c "from scaffold.checks import run_checks; print(run_checks('my-proj', 'my_proj'))"
 
 Both run in the project's folder, as `python -m <package> overfit --no-progress` and
-`python -m pytest -q --tb=short`, with the project's `src/` first on PYTHONPATH (no
-install needed) and one thread per process (two threads on a busy small machine made a
-tiny step 400x slower). `python` is the interpreter with the project's dependencies.
+`python -m pytest -q --tb=short -m "not ddp"` (see QUICK), with the project's `src/` first
+on PYTHONPATH (no install needed) and one thread per process (two threads on a busy small
+machine made a tiny step 400x slower). `python` is the interpreter with the project's dependencies.
 """
 
 from __future__ import annotations
@@ -45,11 +45,17 @@ class Check:
         return {"passed": self.passed, **data}
 
 
+# The project's torchrun tests (marker `ddp`) check the template's training loop under
+# DistributedDataParallel, which scaffold's own variant sessions test; a base's checks are
+# about the user's model and data, and skip them (about a minute on two cores).
+QUICK = ("-m", "not ddp")
+
+
 def commands(package: str, python: str) -> list[tuple[str, list[str]]]:
     """The checks of a project whose package is `package`: (name, command line)."""
     return [
         ("overfit", [python, "-m", package, "overfit", "--no-progress"]),
-        ("tests", [python, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider"]),
+        ("tests", [python, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider", *QUICK]),
     ]
 
 
