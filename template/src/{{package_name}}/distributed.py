@@ -19,6 +19,12 @@ its own device, and DDP averages the gradients, so every process holds the same 
   held-out metrics equal a one-process evaluation exactly.
 - Process 0 alone prints, plots, logs and writes checkpoints; every process can resume
   from them. Process 0 picks the run folder and tells the others.
+- The techniques need no extra communication: DDP starts every process from process 0's
+  weights and hands each the same averaged gradients, so weights and optimizer state are
+  bitwise equal everywhere, and so are DSD's magnitude masks, SWATS's estimate and
+  decision, and the epoch-driven phases, restarts and snapshots. A pre-computation cache
+  is built by each process for itself. `train.sync_batchnorm` (GPUs) shares BatchNorm's
+  batch statistics; without it each process normalises by its own share of the batch.
 """
 
 from __future__ import annotations
