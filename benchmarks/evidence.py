@@ -9,7 +9,11 @@ models. Each experiment takes one of its claims and trains the cnn baseline's de
 config with and without the technique, several seeds each, on the default data
 (scikit-learn's 8x8 digits). The numbers are valid accuracy (and loss) on the train/valid
 split, never --final: the test split stays unseen. Unless a row says otherwise, a run's
-number is its last epoch's, so nothing is picked on the valid split.
+number is its last epoch's, so nothing is picked on the valid split. The experiments
+(`--only NAME`): dsd (Dense-Sparse-Dense), sgdr (snapshot ensembles), switch (Adam, SGD
+and switching between them), downsample (stride-2 convolutions or max-pooling), bn_order
+(ReLU before or after BatchNorm), precision (fp32, bf16, fp16 storage) and nan (BatchNorm,
+a planted NaN and the NaN guard).
 
 Verdicts follow one rule. Each arm gives one number per seed; when the min..max ranges of
 two arms overlap, the difference is "within noise", whatever the means say; when they do
@@ -111,23 +115,12 @@ class Lab:
         self.where = where
         self.project = where / "evidence-cnn"
         env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "scaffold",
-                "new",
-                str(self.project),
-                "--defaults",
-                "--no-git",
-                "--data",
-                "baseline=cnn",
-            ],
-            check=True,
-            capture_output=True,
-            env=env,
-            cwd=where,
+        new = ["new", str(self.project), "--defaults", "--no-git", "--data", "baseline=cnn"]
+        done = subprocess.run(
+            [sys.executable, "-m", "scaffold", *new], capture_output=True, text=True, env=env
         )
+        if done.returncode != 0:
+            raise SystemExit(f"`scaffold new` failed:\n{done.stderr[-2000:]}")
         (self.package,) = [p.name for p in (self.project / "src").iterdir() if p.is_dir()]
         defaults = tomllib.loads((self.project / "configs" / "default.toml").read_text())
         self.override = epochs
@@ -359,7 +352,7 @@ def bars(ylabel: str, arms: Sequence[Arm], key: str = METRIC) -> Panel:
         top = min(high + pad, 1.005) if "accuracy" in key and high <= 1 else high + pad
         ax.set_ylim(bottom, top)
         ax.set_ylabel(ylabel + (" (axis zoomed)" if bottom > 0 else ""))
-        ax.set_title(f"{ylabel}: mean (bar), each seed (dot)")
+        ax.set_title(f"{ylabel}: mean (bar), each run (dot)")
 
     return draw
 
