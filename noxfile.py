@@ -110,7 +110,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """All benchmarks into benchmarks/results/ (about 20 minutes; posargs: baselines.py).
+    """All benchmarks into benchmarks/results/ (16 minutes here; posargs: baselines.py).
 
     baselines.py: every baseline's default config in final mode, time to target, 3 seeds.
     loop_overhead.py: the generated loop's samples/s against a bare PyTorch loop.
@@ -127,7 +127,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def evidence(session: nox.Session) -> None:
-    """The reference's claims tested on the default data (about 10 minutes): tables, plots.
+    """The reference's claims tested on the default data (about 18 minutes): tables, plots.
 
     Writes benchmarks/results/evidence.{md,json} and evidence-*.png. posargs go to
     benchmarks/evidence.py (`--seeds 0`, `--only dsd sgdr`).

@@ -51,6 +51,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -1083,41 +1084,46 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     names = args.only or list(EXPERIMENTS)
-    args.out.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()[0]
     started = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="evidence-") as tmp:
         lab = Lab(Path(tmp), args.epochs)
+        stage = Path(tmp) / "results"  # everything lands in --out at the end, or nothing does
+        stage.mkdir()
         for name in names:
             print(f"{name} ({time.perf_counter() - started:.0f} s so far)", flush=True)
-            results[name] = EXPERIMENTS[name](lab, args.seeds, args.out)
+            results[name] = EXPERIMENTS[name](lab, args.seeds, stage)
             results[name]["plot"] = f"evidence-{name}.png"
         default = lab.train("default", [], args.seeds[0])  # trained already by any experiment
-    import torch
+        import torch
 
-    meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "benchmarks/evidence.py", *sys.argv[1:]]),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-        "torch_threads": THREADS,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "seeds": args.seeds,
-        "epochs": lab.epochs,
-        "experiments": names,
-        "wall_seconds": time.perf_counter() - started,
-        "cpu_seconds_of_runs": sum(run["cpu_seconds"] for run in lab.runs.values()),
-        "runs": len(lab.runs),
-        "load_start": load_start,
-        "load_end": os.getloadavg()[0],
-        "data_sizes": lab.data["sizes"],
-        "default_precision": default["summary"]["precision"],
-    }
-    data = {"meta": meta, "experiments": results, "runs": lab.runs}
-    (args.out / "evidence.json").write_text(json.dumps(data, indent=2) + "\n")
-    text = report(meta, results)
-    (args.out / "evidence.md").write_text(text)
+        meta = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": " ".join(["python", "benchmarks/evidence.py", *sys.argv[1:]]),
+            "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+            "torch_threads": THREADS,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "seeds": args.seeds,
+            "epochs": lab.epochs,
+            "experiments": names,
+            "wall_seconds": time.perf_counter() - started,
+            "cpu_seconds_of_runs": sum(run["cpu_seconds"] for run in lab.runs.values()),
+            "runs": len(lab.runs),
+            "load_start": load_start,
+            "load_end": os.getloadavg()[0],
+            "data_sizes": lab.data["sizes"],
+            "default_precision": default["summary"]["precision"],
+        }
+        data = {"meta": meta, "experiments": results, "runs": lab.runs}
+        (stage / "evidence.json").write_text(json.dumps(data, indent=2) + "\n")
+        text = report(meta, results)
+        (stage / "evidence.md").write_text(text)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for path in sorted(stage.iterdir()):  # each file replaced whole, never half-written
+            shutil.copyfile(path, args.out / f".{path.name}.tmp")
+            os.replace(args.out / f".{path.name}.tmp", args.out / path.name)
     print(text)
 
 
