@@ -83,8 +83,10 @@ def variant(session: nox.Session, name: str) -> None:
         session.chdir(project)
         session.run("ruff", "check", ".")
         session.run("ruff", "format", "--check", ".")
-        # torchrun tests (about a minute) run where the loop differs: minimal and full
-        quick = () if chosen.name.endswith(("-minimal", "-full")) else ("-m", "not ddp")
+        # torchrun tests (about half a minute) run in the full variants: each baseline, every
+        # technique on. Fewer launches also mean fewer chances of a rare gloo crash at process
+        # exit seen on this loaded 2-core machine (see README, Known issues).
+        quick = () if chosen.name.endswith("-full") else ("-m", "not ddp")
         session.run("pytest", "-q", *quick, env=ONE_THREAD)
     finally:
         session.run("python", "-m", "pip", "uninstall", "--quiet", "--yes", name)
