@@ -129,7 +129,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def evidence(session: nox.Session) -> None:
-    """The reference's claims tested on the default data (about 18 minutes): tables, plots.
+    """The reference's claims tested on the default data (8 minutes idle here): tables, plots.
 
     Writes benchmarks/results/evidence.{md,json} and evidence-*.png. posargs go to
     benchmarks/evidence.py (`--seeds 0`, `--only dsd sgdr`).
