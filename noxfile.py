@@ -112,18 +112,23 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """All benchmarks into benchmarks/results/ (16 minutes here; posargs: baselines.py).
+    """All benchmarks into benchmarks/results/, the commands the README quotes.
 
-    baselines.py: every baseline's default config in final mode, time to target, 3 seeds.
+    baselines.py: every baseline's default config in final mode, time to target, 3 seeds
+        (posargs replace `--seeds 0 1 2`, e.g. `nox -s bench -- --seeds 0`).
     loop_overhead.py: the generated loop's samples/s against a bare PyTorch loop.
     new_time.py: `scaffold new` against a bare `copier copy`, and `scaffold update`.
-    precision.py: fp32 against bf16 (and channels_last) training steps, every baseline.
+    precision.py: fp32 against bf16 (and channels_last) training steps, every baseline, and
+        accuracy in both for cnn, lstm and unet; one torch thread.
     precompute.py: epoch time with and without the cache of frozen layers' outputs.
     """
-    session.run("python", "benchmarks/baselines.py", *session.posargs, env=SCAFFOLD_HOME)
+    seeds = session.posargs or ["--seeds", "0", "1", "2"]
+    session.run("python", "benchmarks/baselines.py", *seeds, env=SCAFFOLD_HOME)
     session.run("python", "benchmarks/loop_overhead.py")  # renders use temporary homes
     session.run("python", "benchmarks/new_time.py")  # its own temporary SCAFFOLD_HOME
-    session.run("python", "benchmarks/precision.py")
+    session.run(
+        "python", "benchmarks/precision.py", "--threads", "1", "--accuracy", "cnn", "lstm", "unet"
+    )
     session.run("python", "benchmarks/precompute.py")
 
 

@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import cpu_name  # noqa: E402
+from _common import date_and_command, machine_line, meta, new_project  # noqa: E402
 
 from scaffold.variants import choices  # noqa: E402
 
@@ -43,13 +41,7 @@ TARGETS = {
 
 
 def render(baseline: str, where: Path) -> tuple[Path, str]:
-    project = where / f"bench-{baseline}"
-    env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
-    subprocess.run(
-        [sys.executable, "-m", "scaffold", "new", str(project), "--defaults", "--no-git",
-         "--data", f"baseline={baseline}"],
-        check=True, capture_output=True, env=env,
-    )  # fmt: skip
+    project = new_project(where / f"bench-{baseline}", where / "home", f"baseline={baseline}")
     return project, f"bench_{baseline}"
 
 
@@ -110,21 +102,14 @@ def main() -> None:
                 print(f"  {key} = {run[key]:.4f}, {run['wall_seconds']:.1f} s", flush=True)
     import torch
 
-    meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
+    info = meta(torch.get_num_threads())
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "baselines.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=2))
+    (args.out / "baselines.json").write_text(json.dumps({"meta": info, "runs": results}, indent=2))
     report = (
         "# Baselines: default config, final mode (train+valid), held-out test split\n\n"
-        f"- machine: {meta['machine']}, torch {meta['torch']} ({meta['torch_threads']} threads), "
-        f"Python {meta['python']}\n- date: {meta['date']}\n"
-        f"- command: `python benchmarks/{meta['command']}`\n- seeds: {args.seeds}\n\n"
+        + machine_line(info)
+        + date_and_command(info)
+        + f"- seeds: {args.seeds}\n\n"
         + table(results)
         + "\n"
     )

@@ -44,11 +44,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import json
 import math
 import os
-import platform
 import re
 import resource
 import shutil
@@ -59,7 +57,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -69,7 +66,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import cpu_name  # noqa: E402
+from _common import import_modules, meta, new_project  # noqa: E402
 
 THREADS = 2
 VALID_IMAGES = [0]  # the valid split's size, set once the project is rendered
@@ -114,14 +111,7 @@ class Lab:
 
     def __init__(self, where: Path, epochs: int | None) -> None:
         self.where = where
-        self.project = where / "evidence-cnn"
-        env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
-        new = ["new", str(self.project), "--defaults", "--no-git", "--data", "baseline=cnn"]
-        done = subprocess.run(
-            [sys.executable, "-m", "scaffold", *new], capture_output=True, text=True, env=env
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"`scaffold new` failed:\n{done.stderr[-2000:]}")
+        self.project = new_project(where / "evidence-cnn", where / "home", "baseline=cnn")
         (self.package,) = [p.name for p in (self.project / "src").iterdir() if p.is_dir()]
         defaults = tomllib.loads((self.project / "configs" / "default.toml").read_text())
         self.override = epochs
@@ -140,10 +130,7 @@ class Lab:
 
     def module(self, name: str) -> ModuleType:
         """A module of the rendered package, imported from its src/ folder (absolute path)."""
-        src = str(self.project / "src")
-        if src not in sys.path:
-            sys.path.insert(0, src)
-        return importlib.import_module(f"{self.package}.{name}")
+        return import_modules(self.project, self.package, [name])[name]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """`python -m <package> ARGS` in the project folder; the caller checks the result."""
@@ -1096,29 +1083,23 @@ def main() -> None:
             results[name] = EXPERIMENTS[name](lab, args.seeds, stage)
             results[name]["plot"] = f"evidence-{name}.png"
         default = lab.train("default", [], args.seeds[0])  # trained already by any experiment
-        import torch
-
-        meta = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join(["python", "benchmarks/evidence.py", *sys.argv[1:]]),
-            "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-            "torch_threads": THREADS,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "seeds": args.seeds,
-            "epochs": lab.epochs,
-            "experiments": names,
-            "wall_seconds": time.perf_counter() - started,
-            "cpu_seconds_of_runs": sum(run["cpu_seconds"] for run in lab.runs.values()),
-            "runs": len(lab.runs),
-            "load_start": load_start,
-            "load_end": os.getloadavg()[0],
-            "data_sizes": lab.data["sizes"],
-            "default_precision": default["summary"]["precision"],
-        }
-        data = {"meta": meta, "experiments": results, "runs": lab.runs}
+        info = meta(
+            THREADS,
+            command=" ".join(["python", "benchmarks/evidence.py", *sys.argv[1:]]),
+            seeds=args.seeds,
+            epochs=lab.epochs,
+            experiments=names,
+            wall_seconds=time.perf_counter() - started,
+            cpu_seconds_of_runs=sum(run["cpu_seconds"] for run in lab.runs.values()),
+            runs=len(lab.runs),
+            load_start=load_start,
+            load_end=os.getloadavg()[0],
+            data_sizes=lab.data["sizes"],
+            default_precision=default["summary"]["precision"],
+        )
+        data = {"meta": info, "experiments": results, "runs": lab.runs}
         (stage / "evidence.json").write_text(json.dumps(data, indent=2) + "\n")
-        text = report(meta, results)
+        text = report(info, results)
         (stage / "evidence.md").write_text(text)
         args.out.mkdir(parents=True, exist_ok=True)
         for path in sorted(stage.iterdir()):  # each file replaced whole, never half-written

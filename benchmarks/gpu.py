@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +37,7 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from _common import cpu_name
+from _common import cpu_name, import_modules, new_project
 from loop_overhead import project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,18 +50,8 @@ H200_RAW = {"cnn": (82e3, 173e3), "resnet_dw": (17.7e3, 52e3), "unet": (3.2e3, 2
 
 def render(baseline: str, where: Path) -> dict[str, ModuleType]:
     package = f"gpu_{baseline}"
-    folder = where / package.replace("_", "-")
-    env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
-    subprocess.run(
-        [sys.executable, "-m", "scaffold", "new", str(folder), "--defaults", "--no-git",
-         "--data", f"baseline={baseline}"],
-        check=True, capture_output=True, env=env,
-    )  # fmt: skip
-    sys.path.insert(0, str(folder / "src"))
-    import importlib
-
-    names = ("train", "config", "data", "task")
-    return {name: importlib.import_module(f"{package}.{name}") for name in names}
+    folder = new_project(where / package.replace("_", "-"), where / "home", f"baseline={baseline}")
+    return import_modules(folder, package, ("train", "config", "data", "task"))
 
 
 def config(mods: dict[str, ModuleType], args: argparse.Namespace, precision: str, runs: Path):

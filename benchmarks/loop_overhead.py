@@ -29,23 +29,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import io
 import json
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
-from _common import cpu_name
+from _common import date_and_command, import_modules, machine_line, meta, new_project
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.97  # DESIGN.md: within 3% of a bare loop, with logging on
@@ -55,16 +49,13 @@ MODES = {"off": "[]", "on": "[tensorboard]"}  # logging off / on: the features a
 def render(baseline: str, mode: str, where: Path) -> dict[str, ModuleType]:
     """Render one project, put its src/ on sys.path and import the modules the loop uses."""
     package = f"lo_{baseline}_{mode}"
-    project = where / package.replace("_", "-")
-    env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
-    subprocess.run(
-        [sys.executable, "-m", "scaffold", "new", str(project), "--defaults", "--no-git",
-         "--data", f"baseline={baseline}", "--data", f"features={MODES[mode]}"],
-        check=True, capture_output=True, env=env,
-    )  # fmt: skip
-    sys.path.insert(0, str(project / "src"))
-    names = ("train", "config", "data", "task")
-    return {name: importlib.import_module(f"{package}.{name}") for name in names}
+    project = new_project(
+        where / package.replace("_", "-"),
+        where / "home",
+        f"baseline={baseline}",
+        f"features={MODES[mode]}",
+    )
+    return import_modules(project, package, ("train", "config", "data", "task"))
 
 
 def make_config(mods: dict[str, ModuleType], epochs: int, runs: Path) -> Any:
@@ -223,25 +214,17 @@ def main() -> None:
         for baseline in args.baselines:
             results[baseline] = measure(baseline, args.epochs, args.rounds, Path(tmp))
             results[baseline]["summary"] = summarize(results[baseline]["rounds"])
-    meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
+    info = meta(torch.get_num_threads())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "loop_overhead.json").write_text(
-        json.dumps({"meta": meta, "results": results}, indent=2)
+        json.dumps({"meta": info, "results": results}, indent=2)
     )
     share = ", ".join(f"{b} {r['summary']['eval_share']['off']:.0%}" for b, r in results.items())
     report = (
         "# Loop overhead: generated `train.run` vs a bare PyTorch loop (CPU)\n\n"
-        f"- machine: {meta['machine']}, torch {meta['torch']} "
-        f"({meta['torch_threads']} threads, torch.set_num_threads), Python {meta['python']}\n"
-        f"- date: {meta['date']}\n- command: `python benchmarks/{meta['command']}`\n"
-        f"- default config of each baseline (digits data, validation split, batch size 64), "
+        + machine_line(info, "threads, torch.set_num_threads")
+        + date_and_command(info)
+        + f"- default config of each baseline (digits data, validation split, batch size 64), "
         f"{args.epochs} epochs per measurement, {args.rounds} rounds alternating bare/off/on in "
         "one process after a warm-up round\n"
         "- bare: steps only (randperm, index, forward, loss, zero_grad, backward, step)\n"

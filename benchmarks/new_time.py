@@ -29,19 +29,17 @@ import argparse
 import filecmp
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import cpu_name  # noqa: E402
+from _common import date_and_command, meta  # noqa: E402
 
 from scaffold import __version__  # noqa: E402
 from scaffold.names import default_package_name  # noqa: E402
@@ -148,19 +146,15 @@ def main() -> None:
         "median": statistics.median(first_ratios), "min": min(first_ratios),
         "max": max(first_ratios),
     }  # fmt: skip
-    meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-        "python": platform.python_version(),
-        "scaffold": __version__,
-        "copier": version([COPIER, "--version"]).removeprefix("copier "),
-        "git": version(["git", "--version"]),
-        "identical_output": identical,
-    }
+    info = meta(
+        scaffold=__version__,
+        copier=version([COPIER, "--version"]).removeprefix("copier "),
+        git=version(["git", "--version"]),
+        identical_output=identical,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "new_time.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "rounds": rows}, indent=2)
+        json.dumps({"meta": info, "summary": summary, "rounds": rows}, indent=2)
     )
     labels = {
         "copier": "`copier copy --trust --defaults --vcs-ref TAG` (same repo, same answers)",
@@ -180,10 +174,10 @@ def main() -> None:
     met = "yes" if summary["warm/copier"]["median"] <= TARGET else "NO"
     report = (
         "# Generation time: `scaffold new` vs a bare `copier copy`, and `scaffold update`\n\n"
-        f"- machine: {meta['machine']}, Python {meta['python']}, scaffold {meta['scaffold']}, "
-        f"copier {meta['copier']}, {meta['git']}\n- date: {meta['date']}\n"
-        f"- command: `python benchmarks/{meta['command']}`\n"
-        f"- {args.rounds} rounds; each command a fresh subprocess, timed start to exit\n"
+        f"- machine: {info['machine']}, Python {info['python']}, scaffold {info['scaffold']}, "
+        f"copier {info['copier']}, {info['git']}\n"
+        + date_and_command(info)
+        + f"- {args.rounds} rounds; each command a fresh subprocess, timed start to exit\n"
         f"- scaffold and copier wrote identical files: {'yes' if identical else 'NO'}\n"
         f"- target: warm `scaffold new` within {TARGET}x of copier: {met}\n\n"
         + "\n".join(lines)

@@ -38,19 +38,17 @@ import copy
 import importlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
-from _common import cpu_name
+from _common import date_and_command, import_modules, meta, new_project
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -68,15 +66,7 @@ VARIANTS = {
 
 def render(baseline: str, where: Path) -> tuple[Path, str]:
     """`scaffold new` one project; its folder and package name."""
-    project = where / f"prec-{baseline}"
-    env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
-    done = subprocess.run(
-        [sys.executable, "-m", "scaffold", "new", str(project), "--defaults", "--no-git",
-         "--data", f"baseline={baseline}"],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise SystemExit(f"scaffold new failed for {baseline}:\n{done.stderr[-2000:]}")
+    project = new_project(where / f"prec-{baseline}", where / "home", f"baseline={baseline}")
     package = f"prec_{baseline}"
     if not (project / "src" / package / "precision.py").is_file():
         raise SystemExit(f"{project} has no precision.py: is `precision` a default feature?")
@@ -84,9 +74,7 @@ def render(baseline: str, where: Path) -> tuple[Path, str]:
 
 
 def load(project: Path, package: str) -> dict[str, ModuleType]:
-    sys.path.insert(0, str(project / "src"))
-    names = ("config", "data", "precision", "task", "train")
-    return {name: importlib.import_module(f"{package}.{name}") for name in names}
+    return import_modules(project, package, ("config", "data", "precision", "task", "train"))
 
 
 def speed(mods: dict[str, ModuleType], steps: int, rounds: int) -> dict[str, Any]:
@@ -238,29 +226,24 @@ def main() -> None:
                 runs[baseline] = accuracy(project, package, args.seeds, args.threads)
         amp = importlib.import_module(f"{package}.precision")
         auto = amp.resolve("auto", torch.device("cpu"))
-    meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-        "amx": amp._amx(),
-        "auto_resolves_to": amp.NAMES[auto],
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "total_seconds": time.perf_counter() - started,
-        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-    }
+    info = meta(
+        torch.get_num_threads(),
+        amx=amp._amx(),
+        auto_resolves_to=amp.NAMES[auto],
+        total_seconds=time.perf_counter() - started,
+        load_average_1min=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "precision.json").write_text(
-        json.dumps({"meta": meta, "speed": results, "accuracy": runs}, indent=2)
+        json.dumps({"meta": info, "speed": results, "accuracy": runs}, indent=2)
     )
     report = (
         "# Mixed precision: training-step speed and accuracy (CPU)\n\n"
-        f"- machine: {meta['machine']}, AMX {'yes' if meta['amx'] else 'no'} "
-        f"(`auto` resolves to {meta['auto_resolves_to']} here), torch {meta['torch']} "
-        f"({meta['torch_threads']} threads), Python {meta['python']}\n"
-        f"- date: {meta['date']}\n- command: `python benchmarks/{meta['command']}`\n"
-        f"- load average (1 min) before and after: {meta['load_average_1min']} on "
+        f"- machine: {info['machine']}, AMX {'yes' if info['amx'] else 'no'} "
+        f"(`auto` resolves to {info['auto_resolves_to']} here), torch {info['torch']} "
+        f"({info['torch_threads']} threads), Python {info['python']}\n"
+        + date_and_command(info)
+        + f"- load average (1 min) before and after: {info['load_average_1min']} on "
         f"{os.cpu_count()} cores: above the thread count, other work shared the cores\n"
         f"- speed: forward + loss + backward + Adam step of each baseline's default model, "
         f"batch size and data, {args.steps} steps per variant and round, {args.rounds} "
@@ -274,7 +257,7 @@ def main() -> None:
             "precision.mode=M`, held-out test split (PSNR gain: test PSNR minus the noisy "
             "input's)\n\n" + accuracy_table(runs) + "\n"
         )
-    report += f"\nTotal benchmark time: {meta['total_seconds']:.0f} s.\n"
+    report += f"\nTotal benchmark time: {info['total_seconds']:.0f} s.\n"
     (args.out / "precision.md").write_text(report)
     print(report)
 

@@ -31,23 +31,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import io
 import json
 import os
-import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
-from _common import cpu_name
+from _common import import_modules, machine_line, meta, new_project
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,16 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def render(baseline: str, where: Path) -> dict[str, ModuleType]:
     """Render one project with its default features; import the modules the runs use."""
     package = f"pre_{baseline}"
-    project = where / package.replace("_", "-")
-    env = {**os.environ, "SCAFFOLD_HOME": str(where / "home")}
-    subprocess.run(
-        [sys.executable, "-m", "scaffold", "new", str(project), "--defaults", "--no-git",
-         "--data", f"baseline={baseline}"],
-        check=True, capture_output=True, env=env,
-    )  # fmt: skip
-    sys.path.insert(0, str(project / "src"))
-    names = ("train", "config", "data", "precompute")
-    return {name: importlib.import_module(f"{package}.{name}") for name in names}
+    folder = new_project(where / package.replace("_", "-"), where / "home", f"baseline={baseline}")
+    return import_modules(folder, package, ("train", "config", "data", "precompute"))
 
 
 def build(mods: dict[str, ModuleType], runs: Path, *overrides: str) -> Any:
@@ -185,28 +172,22 @@ def main() -> None:
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         results = {b: measure(b, args, Path(tmp)) for b in args.baselines}
-    meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "wall_seconds": time.perf_counter() - started,
-        "load_average_1min": [load_before, os.getloadavg()[0]],  # other work on the machine
-    }
+    info = meta(
+        torch.get_num_threads(),
+        wall_seconds=time.perf_counter() - started,
+        load_average_1min=[load_before, os.getloadavg()[0]],  # other work on the machine
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "precompute.json").write_text(
-        json.dumps({"meta": meta, "results": results}, indent=2)
+        json.dumps({"meta": info, "results": results}, indent=2)
     )
     base = ", ".join(f"{b} {r['base']['valid_accuracy']:.4f}" for b, r in results.items())
     report = (
         "# Pre-computed activations: training the last layers on a cache vs without (CPU)\n\n"
-        f"- machine: {meta['machine']}, torch {meta['torch']} "
-        f"({meta['torch_threads']} threads, torch.set_num_threads), Python {meta['python']}\n"
-        f"- date: {meta['date']}\n- command: `python benchmarks/{meta['command']}` "
-        f"({meta['wall_seconds']:.0f} s in all; 1-minute load average "
-        f"{meta['load_average_1min'][0]:.1f} before, {meta['load_average_1min'][1]:.1f} after)\n"
+        + machine_line(info, "threads, torch.set_num_threads")
+        + f"- date: {info['date']}\n- command: `python benchmarks/{info['command']}` "
+        f"({info['wall_seconds']:.0f} s in all; 1-minute load average "
+        f"{info['load_average_1min'][0]:.1f} before, {info['load_average_1min'][1]:.1f} after)\n"
         f"- default config of each baseline (digits data, validation split, batch size 64), "
         f"fp32, no augmentation; a base run of {args.base_epochs} epochs (valid accuracy: "
         f"{base}) gives the frozen layers' weights (`precompute.init_from`)\n"

@@ -30,12 +30,12 @@ its own device, and DDP averages the gradients, so every process holds the same 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DistributedSampler
 
 
 @dataclass(frozen=True)
@@ -96,14 +96,23 @@ def share(value: Any) -> Any:
     return box[0]
 
 
+def per_process(n: int, group: Group) -> int:
+    """Samples each process takes per epoch: ceil(n / world), as DistributedSampler pads."""
+    return -(-n // group.world)
+
+
 def order(n: int, seed: int, epoch: int, group: Group) -> torch.Tensor:
-    """This process's sample indices for `epoch`: DistributedSampler's shuffle of range(n),
-    padded (with repeats) to a multiple of the world size as DistributedSampler does."""
-    sampler = DistributedSampler(
-        range(n), num_replicas=group.world, rank=group.rank, shuffle=True, seed=seed
-    )
-    sampler.set_epoch(epoch)
-    return torch.tensor(list(sampler), dtype=torch.long)
+    """This process's sample indices for `epoch`: DistributedSampler's shuffle of range(n)
+    (a permutation from seed + epoch, padded with its own start to a multiple of the world
+    size, dealt out round-robin), computed on tensors: no Python list of n indices per epoch.
+    A test checks it equals `list(DistributedSampler(...))`."""
+    generator = torch.Generator()
+    generator.manual_seed(seed + epoch)
+    indices = torch.randperm(n, generator=generator)
+    total = per_process(n, group) * group.world
+    if total > n:  # padding: repeat the permutation from its start
+        indices = indices.repeat(-(-total // n))[:total]
+    return indices[group.rank : total : group.world]
 
 
 def shard(x: torch.Tensor) -> torch.Tensor:
@@ -121,6 +130,24 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
 
 def close() -> None:
+    """Leave the process group once every process has finished (the end of a good run)."""
     if active():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def end(code: int) -> int:
+    """`code` outside torchrun; under torchrun, end this process now with `code`.
+
+    A process started by torchrun skips Python's interpreter shutdown. Otherwise gloo's
+    worker threads, which live on after the process group is closed, can still be letting
+    go of a collective's tensors while the interpreter shuts down. A thread that then needs
+    the GIL aborts the process ("terminate called without an active exception", PyTorch
+    issue 190489), after the run has finished and been written. Everything is written and
+    closed by this point; the streams are flushed here.
+    """
+    if not launched():
+        return code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
