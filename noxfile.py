@@ -38,11 +38,12 @@ VARIANTS = {v.name: v for v in variants()}
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on scaffold (template/ is excluded), and the shipped template history is current."""
+    """ruff (template/ is excluded); the shipped template history and README results are current."""
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     # A template change needs a new version cut into the history (README, "Releasing").
     session.run("python", "-m", "scaffold._release", "--check")
+    session.run("python", "benchmarks/readme.py", "--check")  # README quotes the reports
 
 
 @nox.session
@@ -130,6 +131,7 @@ def bench(session: nox.Session) -> None:
         "python", "benchmarks/precision.py", "--threads", "1", "--accuracy", "cnn", "lstm", "unet"
     )
     session.run("python", "benchmarks/precompute.py")
+    session.run("python", "benchmarks/readme.py")  # copy the new results into README.md
 
 
 @nox.session
@@ -140,3 +142,4 @@ def evidence(session: nox.Session) -> None:
     benchmarks/evidence.py (`--seeds 0`, `--only dsd sgdr`).
     """
     session.run("python", "benchmarks/evidence.py", *session.posargs)
+    session.run("python", "benchmarks/readme.py")

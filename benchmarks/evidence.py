@@ -386,6 +386,7 @@ def exp_dsd(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
     ]
     third = lab.epochs // 3
     sparsity = [run["history"][third]["sparsity"] for run in dsd.runs]  # first sparse epoch
+    accuracy = compare(dsd, dense, "Valid accuracy")
     figure(
         out / "evidence-dsd.png",
         "Dense-Sparse-Dense vs dense training, equal epochs (cnn, digits)",
@@ -406,12 +407,8 @@ def exp_dsd(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "table": table(
             ["arm", "valid accuracy", "valid loss", "best epoch's valid accuracy", "n"], table_rows
         ),
-        "verdict": " ".join(
-            [
-                compare(dsd, dense, "Valid accuracy"),
-                compare(dsd, dense, "Valid loss", LOSS, higher=False),
-            ]
-        ),
+        "verdict": f"{accuracy} {compare(dsd, dense, 'Valid loss', LOSS, higher=False)}",
+        "summary": accuracy,
         "numbers": {"dense": dense(), "dsd": dsd(), "dsd_phases": phases, "sparsity": sparsity},
     }
 
@@ -451,6 +448,13 @@ def exp_sgdr(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         [bars("valid accuracy", arms), curves("valid accuracy", [dense, sgdr], marks)],
     )
     snapshot_epochs = [s["epoch"] for s in reports[0]["snapshots"]]
+    summary = " ".join(
+        [
+            compare(linear, best, "The ensemble vs its best member"),
+            compare(linear, dense, "The ensemble vs one ordinary run"),
+            compare(linear, uniform, "Weighting later snapshots more"),
+        ]
+    )
     return {
         "title": "Snapshot ensembles with SGD restarts",
         "claim": '"use SGD with restarts and create a snapshot at each minima, later combine them '
@@ -462,14 +466,8 @@ def exp_sgdr(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "average of the snapshots' predicted probabilities (the same numbers as `--weights "
         "uniform` gives). The dense run is the default config (constant rate), last epoch.",
         "table": table(["model", "valid accuracy", "valid loss", "n"], rows(arms, [METRIC, LOSS])),
-        "verdict": " ".join(
-            [
-                compare(linear, best, "The ensemble vs its best member"),
-                compare(linear, dense, "The ensemble vs one ordinary run"),
-                compare(linear, uniform, "Weighting later snapshots more"),
-                compare(linear, uniform, "The same by valid loss", LOSS, higher=False),
-            ]
-        ),
+        "verdict": f"{summary} {compare(linear, uniform, 'The same by valid loss', LOSS, False)}",
+        "summary": summary,
         "numbers": {a.short: {METRIC: a(), LOSS: a(LOSS)} for a in arms},
     }
 
@@ -527,6 +525,10 @@ def exp_switch(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "Optimizers: Adam, SGD, and switching from Adam to SGD (cnn, digits)",
         [bars("valid accuracy", arms), curves("valid accuracy", arms, [at + 0.5])],
     )
+    verdict = " ".join(
+        [compare(arm, adam, f"Switching ({arm.short}) vs Adam alone") for arm in switching]
+        + [compare(adam, sgd, 'Adam alone vs SGD alone ("switch to Adam and chill")')]
+    )
     return {
         "title": "Switching optimizers (and Adam alone)",
         "claim": '"Switch Optimizers ... make switch between them to get the most efficiently '
@@ -539,10 +541,8 @@ def exp_switch(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "table": table(
             ["optimizer", "valid accuracy", "valid loss", "switched at", "n"], table_rows
         ),
-        "verdict": " ".join(
-            [compare(arm, adam, f"Switching ({arm.short}) vs Adam alone") for arm in switching]
-            + [compare(adam, sgd, 'Adam alone vs SGD alone ("switch to Adam and chill")')]
-        ),
+        "verdict": verdict,
+        "summary": verdict,
         "numbers": {a.short: {METRIC: a(), LOSS: a(LOSS)} for a in arms},
         "switch": {a.short: [r["summary"]["switch"] for r in a.runs] for a in arms},
     }
@@ -567,6 +567,12 @@ def exp_downsample(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "Downsampling: stride-2 convolutions vs max-pooling (cnn, digits)",
         [bars("valid accuracy", [stride, pool]), bars("training samples/s", [stride, pool], SPEED)],
     )
+    verdict = " ".join(
+        [
+            compare(stride, pool, "Valid accuracy"),
+            compare(stride, pool, "Training speed (samples/s)", SPEED),
+        ]
+    )
     return {
         "title": "Stride-2 convolutions instead of max-pooling",
         "claim": '"Don\'t use Max-pools, replace them with stride-2 convolutions."',
@@ -576,12 +582,8 @@ def exp_downsample(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
             ["downsampling", "valid accuracy", "valid loss", "samples/s", "parameters", "n"],
             table_rows,
         ),
-        "verdict": " ".join(
-            [
-                compare(stride, pool, "Valid accuracy"),
-                compare(stride, pool, "Training speed (samples/s)", SPEED),
-            ]
-        ),
+        "verdict": verdict,
+        "summary": verdict,
         "numbers": {a.short: {METRIC: a(), LOSS: a(LOSS), SPEED: a(SPEED)} for a in (stride, pool)},
     }
 
@@ -596,6 +598,7 @@ def exp_bn_order(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "ReLU before or after BatchNorm (cnn, digits)",
         [bars("valid accuracy", [relu_bn, bn_relu]), curves("valid accuracy", [relu_bn, bn_relu])],
     )
+    accuracy = compare(relu_bn, bn_relu, "Valid accuracy")
     return {
         "title": "ReLU before BatchNorm",
         "claim": '"Use ReLU before, not after the Batch Norm"',
@@ -603,12 +606,8 @@ def exp_bn_order(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "table": table(
             ["order", "valid accuracy", "valid loss", "n"], rows([relu_bn, bn_relu], [METRIC, LOSS])
         ),
-        "verdict": " ".join(
-            [
-                compare(relu_bn, bn_relu, "Valid accuracy"),
-                compare(relu_bn, bn_relu, "Valid loss", LOSS, higher=False),
-            ]
-        ),
+        "verdict": f"{accuracy} {compare(relu_bn, bn_relu, 'Valid loss', LOSS, higher=False)}",
+        "summary": accuracy,
         "numbers": {a.short: {METRIC: a(), LOSS: a(LOSS)} for a in (relu_bn, bn_relu)},
     }
 
@@ -659,6 +658,12 @@ def exp_precision(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
             bars("training samples/s", [fp32, bf16], SPEED),
         ],
     )
+    accuracy = compare(bf16, fp32, "Accuracy of bf16 training", higher=True)
+    storage = (
+        f"Storing the fp32-trained weights in fp16 changed valid accuracy by {cell(diffs)} and "
+        f"the file from {sizes[0]:,} to {sizes[1]:,} bytes ({sizes[1] / sizes[0]:.0%}): half the "
+        f"size held, at an accuracy cost of {cost}."
+    )
     return {
         "title": "Half precision",
         "claim": "\"Use Half Tensors (Float16) ... it doesn't affect accuracy much if at all and "
@@ -675,15 +680,9 @@ def exp_precision(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         )
         + "\n\n"
         + table(["weights", "valid accuracy", "file bytes", "n"], export_rows),
-        "verdict": " ".join(
-            [
-                compare(bf16, fp32, "Accuracy of bf16 training", higher=True),
-                compare(bf16, fp32, "Training speed (samples/s)", SPEED),
-                f"Storing the fp32-trained weights in fp16 changed valid accuracy by "
-                f"{cell(diffs)} and the file from {sizes[0]:,} to {sizes[1]:,} bytes "
-                f"({sizes[1] / sizes[0]:.0%}): half the size held, at an accuracy cost of {cost}.",
-            ]
-        ),
+        "verdict": f"{accuracy} {compare(bf16, fp32, 'Training speed (samples/s)', SPEED)} "
+        f"{storage}",
+        "summary": f"{accuracy} {storage}",
         "numbers": {
             "fp32": {METRIC: fp32(), LOSS: fp32(LOSS), SPEED: fp32(SPEED)},
             "bf16": {METRIC: bf16(), LOSS: bf16(LOSS), SPEED: bf16(SPEED)},
@@ -882,6 +881,7 @@ def exp_nan(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         text += " and ".join(places) + "."
     else:
         text = f"With the guard on: {' / '.join(s or 'no stop' for s in stops)}."
+    guard = text
     if all(math.isnan(row["train_loss"]) for r in unguarded.values() for row in r["history"]):
         every = all(
             r["weights"]["nonfinite_weights"] == r["weights"]["weights"] for r in unguarded.values()
@@ -911,6 +911,10 @@ def exp_nan(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         f"With BatchNorm the training pass reached train accuracy {cell(big_on(train_acc))} "
         f"while valid accuracy was {cell(big_on())}; without it, {cell(big_off(train_acc))} "
         f"and {cell(big_off())}."
+    )
+    glitch_summary = (
+        f"A {OUTLIER:g}-valued pixel: with BatchNorm train accuracy {cell(big_on(train_acc))}, "
+        f"valid {cell(big_on())}; without, {cell(big_off(train_acc))} and {cell(big_off())}."
     )
     if mean(big_on(train_acc)) > 0.9 and max(big_on()) < min(clean_on()):
         text += (
@@ -986,6 +990,7 @@ def exp_nan(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
             probe_rows,
         ),
         "verdict": text,
+        "summary": f"{guard} {glitch_summary}",
         "numbers": {
             "guarded": {bn: run.get("error") for bn, run in guarded.items()},
             "unguarded": {
@@ -1037,6 +1042,10 @@ def report(meta: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
         f"- epochs per run: {meta['epochs']}; training precision of the default config here: "
         f"{meta['default_precision']} (`precision.mode=auto`)",
         f"- seeds: {', '.join(map(str, meta['seeds']))}",
+        "",
+        "## Summary",
+        "",
+        table(["claim", "result"], [[r["title"], r["summary"]] for r in results.values()]),
         "",
     ]
     for number, (name, r) in enumerate(results.items(), 1):
