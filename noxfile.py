@@ -113,7 +113,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """All benchmarks into benchmarks/results/, the commands the README quotes.
+    """All benchmarks into benchmarks/results/ and the README (13 minutes on 2 idle cores).
 
     baselines.py: every baseline's default config in final mode, time to target, 3 seeds
         (posargs replace `--seeds 0 1 2`, e.g. `nox -s bench -- --seeds 0`).
@@ -136,7 +136,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def evidence(session: nox.Session) -> None:
-    """The reference's claims tested on the default data (8 minutes idle here): tables, plots.
+    """The reference's claims tested on the default data (7 minutes idle here): tables, plots.
 
     Writes benchmarks/results/evidence.{md,json} and evidence-*.png. posargs go to
     benchmarks/evidence.py (`--seeds 0`, `--only dsd sgdr`).
