@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -60,15 +60,20 @@ def meta(torch_threads: int | None = None, **extra: Any) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
     }
-    if torch_threads is not None:
-        out["torch_threads"] = torch_threads
-    out["python"] = platform.python_version()
     if torch_threads is not None:
         import torch
 
-        out["torch"] = torch.__version__
+        out |= {"torch_threads": torch_threads, "torch": torch.__version__}
     return out | extra
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table: the header, its `---` line, one line per row (cells as str)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def machine_line(meta: dict[str, Any], threads: str = "threads") -> str:

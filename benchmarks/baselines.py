@@ -27,7 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import date_and_command, machine_line, meta, new_project  # noqa: E402
+from _common import (  # noqa: E402
+    date_and_command,
+    machine_line,
+    markdown_table,
+    meta,
+    new_project,
+)
 
 from scaffold.variants import choices  # noqa: E402
 
@@ -62,10 +68,8 @@ def train(project: Path, package: str, seed: int) -> dict:
 
 
 def table(results: dict[str, list[dict]]) -> str:
-    lines = [
-        "| baseline | metric (test) | mean | min..max | target | met | epochs | wall s | params |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    header = ["baseline", "metric (test)", "mean", "min..max", "target", "met", "epochs"]
+    rows = []
     for baseline, runs in results.items():
         key, op, threshold = TARGETS[baseline]
         values = [r[key] for r in runs]
@@ -76,12 +80,12 @@ def table(results: dict[str, list[dict]]) -> str:
             extra = f" (test {statistics.fmean(r['test_psnr'] for r in runs):.2f} dB vs noisy " \
                     f"{statistics.fmean(r['test_noisy_psnr'] for r in runs):.2f} dB)"  # fmt: skip
         wall = statistics.fmean(r["wall_seconds"] for r in runs)
-        lines.append(
-            f"| {baseline} | {key}{extra} | {mean:.4f} | {min(values):.4f}..{max(values):.4f} "
-            f"| {op} {threshold} | {'yes' if met else 'NO'} | {runs[0]['epochs']} "
-            f"| {wall:.1f} | {runs[0]['parameters']:,} |"
-        )
-    return "\n".join(lines)
+        rows.append(
+            [baseline, f"{key}{extra}", f"{mean:.4f}", f"{min(values):.4f}..{max(values):.4f}",
+             f"{op} {threshold}", "yes" if met else "NO", runs[0]["epochs"], f"{wall:.1f}",
+             f"{runs[0]['parameters']:,}"]
+        )  # fmt: skip
+    return markdown_table([*header, "wall s", "params"], rows)
 
 
 def main() -> None:

@@ -66,7 +66,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import import_modules, meta, new_project  # noqa: E402
+from _common import import_modules, markdown_table, meta, new_project  # noqa: E402
 
 THREADS = 2
 VALID_IMAGES = [0]  # the valid split's size, set once the project is rendered
@@ -282,12 +282,6 @@ def compare(
     return f"{what}: {numbers}; the seed ranges overlap: within noise."
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def rows(arms: Sequence[Arm], keys: Sequence[str]) -> list[list[Any]]:
     """Per arm: its label, `mean [min..max]` of each key, and the number of seeds."""
     return [
@@ -404,7 +398,7 @@ def exp_dsd(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         f"{cell(sparsity, 3)}), a third dense again at lr/10; the phase rows are summary.json's "
         "`dsd` (valid accuracy at the end of each phase). The plot's dashed lines are the "
         "phase changes.",
-        "table": table(
+        "table": markdown_table(
             ["arm", "valid accuracy", "valid loss", "best epoch's valid accuracy", "n"], table_rows
         ),
         "verdict": f"{accuracy} {compare(dsd, dense, 'Valid loss', LOSS, higher=False)}",
@@ -465,7 +459,9 @@ def exp_sgdr(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "then `ensemble RUN --weights linear`, whose report holds the uniform and the linear "
         "average of the snapshots' predicted probabilities (the same numbers as `--weights "
         "uniform` gives). The dense run is the default config (constant rate), last epoch.",
-        "table": table(["model", "valid accuracy", "valid loss", "n"], rows(arms, [METRIC, LOSS])),
+        "table": markdown_table(
+            ["model", "valid accuracy", "valid loss", "n"], rows(arms, [METRIC, LOSS])
+        ),
         "verdict": f"{summary} {compare(linear, uniform, 'The same by valid loss', LOSS, False)}",
         "summary": summary,
         "numbers": {a.short: {METRIC: a(), LOSS: a(LOSS)} for a in arms},
@@ -538,7 +534,7 @@ def exp_switch(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         f"switch.at_epoch={at} switch.lr=0.05` (the dashed line); SWATS: `switch.mode=swats`, "
         "which switches once its estimate of SGD's rate settles (summary.json's `switch`); "
         "SGD alone: `optim.name=sgd optim.lr=0.05 optim.momentum=0.9`." + note,
-        "table": table(
+        "table": markdown_table(
             ["optimizer", "valid accuracy", "valid loss", "switched at", "n"], table_rows
         ),
         "verdict": verdict,
@@ -578,7 +574,7 @@ def exp_downsample(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "claim": '"Don\'t use Max-pools, replace them with stride-2 convolutions."',
         "setup": "`model.downsample=maxpool`: the two downsampling convolutions run at stride 1 "
         "and a 2x2 max-pool ends their block; same output shapes, same parameters. " + SPEED_NOTE,
-        "table": table(
+        "table": markdown_table(
             ["downsampling", "valid accuracy", "valid loss", "samples/s", "parameters", "n"],
             table_rows,
         ),
@@ -603,7 +599,7 @@ def exp_bn_order(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "title": "ReLU before BatchNorm",
         "claim": '"Use ReLU before, not after the Batch Norm"',
         "setup": "`model.bn_order=bn_relu` against the default `relu_bn`, in every block.",
-        "table": table(
+        "table": markdown_table(
             ["order", "valid accuracy", "valid loss", "n"], rows([relu_bn, bn_relu], [METRIC, LOSS])
         ),
         "verdict": f"{accuracy} {compare(relu_bn, bn_relu, 'Valid loss', LOSS, higher=False)}",
@@ -674,12 +670,12 @@ def exp_precision(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "Then `export "
         "RUN --half` on each fp32 run: its best checkpoint stored in fp16, evaluated on the "
         "valid split (the fp16 weights loaded into an fp32 model on the CPU).",
-        "table": table(
+        "table": markdown_table(
             ["training precision", "valid accuracy", "valid loss", "samples/s", "n"],
             rows([fp32, bf16], [METRIC, LOSS, SPEED]),
         )
         + "\n\n"
-        + table(["weights", "valid accuracy", "file bytes", "n"], export_rows),
+        + markdown_table(["weights", "valid accuracy", "file bytes", "n"], export_rows),
         "verdict": f"{accuracy} {compare(bf16, fp32, 'Training speed (samples/s)', SPEED)} "
         f"{storage}",
         "summary": f"{accuracy} {storage}",
@@ -965,7 +961,7 @@ def exp_nan(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "std is the model's Normalize layer, set from the training split. The second table "
         "evaluates the last checkpoints of the BatchNorm runs on the valid split with "
         "BatchNorm's running statistics (eval mode, as reported) and with each batch's own.",
-        "table": table(
+        "table": markdown_table(
             [
                 "data",
                 "BatchNorm",
@@ -979,7 +975,7 @@ def exp_nan(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
             table_rows,
         )
         + "\n\n"
-        + table(
+        + markdown_table(
             [
                 "BatchNorm runs",
                 "valid accuracy, running statistics",
@@ -1045,7 +1041,7 @@ def report(meta: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
         "",
         "## Summary",
         "",
-        table(["claim", "result"], [[r["title"], r["summary"]] for r in results.values()]),
+        markdown_table(["claim", "result"], [[r["title"], r["summary"]] for r in results.values()]),
         "",
     ]
     for number, (name, r) in enumerate(results.items(), 1):

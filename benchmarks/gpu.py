@@ -37,7 +37,7 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from _common import cpu_name, import_modules, new_project
+from _common import cpu_name, import_modules, markdown_table, new_project
 from loop_overhead import project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,21 +148,17 @@ def measure(baseline: str, args: argparse.Namespace, where: Path) -> dict[str, A
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    lines = [
-        "| baseline | precision | bare samples/s | project samples/s | ratio (median) "
-        "| min..max | >= 0.90 | DESIGN raw H200 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for baseline, per in results.items():
-        for precision, m in per.items():
-            raw = H200_RAW[baseline][0 if precision == "fp32" else 1]
-            lines.append(
-                f"| {baseline} | {precision} | {m['bare_samples_per_s']:.0f} "
-                f"| {m['project_samples_per_s']:.0f} | {m['ratio_median']:.3f} "
-                f"| {m['ratio_min']:.3f}..{m['ratio_max']:.3f} "
-                f"| {'yes' if m['ratio_median'] >= TARGET else 'NO'} | {raw:.0f} |"
-            )
-    return "\n".join(lines)
+    header = ["baseline", "precision", "bare samples/s", "project samples/s", "ratio (median)"]
+    rows = [
+        [baseline, precision, f"{m['bare_samples_per_s']:.0f}",
+         f"{m['project_samples_per_s']:.0f}", f"{m['ratio_median']:.3f}",
+         f"{m['ratio_min']:.3f}..{m['ratio_max']:.3f}",
+         "yes" if m["ratio_median"] >= TARGET else "NO",
+         f"{H200_RAW[baseline][0 if precision == 'fp32' else 1]:.0f}"]
+        for baseline, per in results.items()
+        for precision, m in per.items()
+    ]  # fmt: skip
+    return markdown_table([*header, "min..max", ">= 0.90", "DESIGN raw H200"], rows)
 
 
 def main() -> int:

@@ -39,7 +39,14 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from _common import date_and_command, import_modules, machine_line, meta, new_project
+from _common import (
+    date_and_command,
+    import_modules,
+    machine_line,
+    markdown_table,
+    meta,
+    new_project,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.97  # DESIGN.md: within 3% of a bare loop, with logging on
@@ -178,26 +185,23 @@ def summarize(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, fl
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    lines = [
-        "| baseline | loop | logging | timed | samples/s | ratio to bare (median) "
-        "| min..max | target >= 0.97 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    header = ["baseline", "loop", "logging", "timed", "samples/s", "ratio to bare (median)"]
+    rows = []
     for baseline, res in results.items():
         s = res["summary"]
-        lines.append(
-            f"| {baseline} | bare | - | steps only | {s['bare']['samples_per_s']:.0f} | 1 | - | - |"
-        )
+        bare = f"{s['bare']['samples_per_s']:.0f}"
+        rows.append([baseline, "bare", "-", "steps only", bare, 1, "-", "-"])
         for who in ("off", "on"):
             for what, label in (("train_s", "train pass"), ("loop_s", "whole loop")):
                 m = s[f"{who}/{what}"]
-                met = "" if what == "loop_s" else ("yes" if m["ratio_median"] >= TARGET else "NO")
-                lines.append(
-                    f"| {baseline} | train.run | {who} | {label} | {m['samples_per_s']:.0f} "
-                    f"| {m['ratio_median']:.3f} | {m['ratio_min']:.3f}..{m['ratio_max']:.3f} "
-                    f"| {met or 'n/a'} |"
+                met = (
+                    "n/a" if what == "loop_s" else ("yes" if m["ratio_median"] >= TARGET else "NO")
                 )
-    return "\n".join(lines)
+                rows.append(
+                    [baseline, "train.run", who, label, f"{m['samples_per_s']:.0f}",
+                     f"{m['ratio_median']:.3f}", f"{m['ratio_min']:.3f}..{m['ratio_max']:.3f}", met]
+                )  # fmt: skip
+    return markdown_table([*header, "min..max", "target >= 0.97"], rows)
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import date_and_command, meta  # noqa: E402
+from _common import date_and_command, markdown_table, meta  # noqa: E402
 
 from scaffold import __version__  # noqa: E402
 from scaffold.names import default_package_name  # noqa: E402
@@ -162,15 +162,13 @@ def main() -> None:
         "first": "`scaffold new --defaults --no-git`, fresh SCAFFOLD_HOME (builds the repo)",
         "update": "`scaffold update -d features=[tensorboard]` on a committed features=[] project",
     }
-    lines = ["| command | median s | min..max s | ratio to copier (median, min..max) |",
-             "| --- | --- | --- | --- |"]  # fmt: skip
+    rows = []
     for name, label in labels.items():
         s = summary[name]
         ratio = summary.get(f"{name}/copier")
         shown = f"{ratio['median']:.2f} ({ratio['min']:.2f}..{ratio['max']:.2f})" if ratio else ""
-        lines.append(
-            f"| {label} | {s['median_s']:.2f} | {s['min_s']:.2f}..{s['max_s']:.2f} | {shown} |"
-        )
+        rows.append([label, f"{s['median_s']:.2f}", f"{s['min_s']:.2f}..{s['max_s']:.2f}", shown])
+    header = ["command", "median s", "min..max s", "ratio to copier (median, min..max)"]
     met = "yes" if summary["warm/copier"]["median"] <= TARGET else "NO"
     report = (
         "# Generation time: `scaffold new` vs a bare `copier copy`, and `scaffold update`\n\n"
@@ -180,7 +178,7 @@ def main() -> None:
         + f"- {args.rounds} rounds; each command a fresh subprocess, timed start to exit\n"
         f"- scaffold and copier wrote identical files: {'yes' if identical else 'NO'}\n"
         f"- target: warm `scaffold new` within {TARGET}x of copier: {met}\n\n"
-        + "\n".join(lines)
+        + markdown_table(header, rows)
         + "\n"
     )
     (args.out / "new_time.md").write_text(report)

@@ -48,7 +48,7 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from _common import date_and_command, import_modules, meta, new_project
+from _common import date_and_command, import_modules, markdown_table, meta, new_project
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -161,36 +161,30 @@ def accuracy(project: Path, package: str, seeds: list[int], threads: int) -> dic
 
 
 def speed_table(results: dict[str, dict[str, Any]]) -> str:
-    lines = [
-        "| baseline | batch shape | variant | samples/s | ratio to fp32 (median) | min..max |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for baseline, res in results.items():
-        for name, m in res["summary"].items():
-            lines.append(
-                f"| {baseline} | {tuple(res['batch_shape'])} | {name} | {m['samples_per_s']:.0f} "
-                f"| {m['ratio_median']:.2f} | {m['ratio_min']:.2f}..{m['ratio_max']:.2f} |"
-            )
-    return "\n".join(lines)
+    header = ["baseline", "batch shape", "variant", "samples/s", "ratio to fp32 (median)"]
+    rows = [
+        [baseline, tuple(res["batch_shape"]), name, f"{m['samples_per_s']:.0f}",
+         f"{m['ratio_median']:.2f}", f"{m['ratio_min']:.2f}..{m['ratio_max']:.2f}"]
+        for baseline, res in results.items()
+        for name, m in res["summary"].items()
+    ]  # fmt: skip
+    return markdown_table([*header, "min..max"], rows)
 
 
 def accuracy_table(runs: dict[str, dict[str, list[dict]]]) -> str:
-    lines = [
-        "| baseline | mode (as reported) | metric | per seed | mean | train s (mean) "
-        "| wall s (mean) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    header = ["baseline", "mode (as reported)", "metric", "per seed", "mean", "train s (mean)"]
+    rows = []
     for baseline, modes in runs.items():
         for mode, summaries in modes.items():
-            label = test_metric(summaries[0])[0]
             values = [test_metric(s)[1] for s in summaries]
-            lines.append(
-                f"| {baseline} | {mode} ({summaries[0].get('precision', '?')}) | {label} "
-                f"| {', '.join(f'{v:.4f}' for v in values)} | {statistics.fmean(values):.4f} "
-                f"| {statistics.fmean(s['seconds'] for s in summaries):.1f} "
-                f"| {statistics.fmean(s['wall_seconds'] for s in summaries):.1f} |"
-            )
-    return "\n".join(lines)
+            rows.append(
+                [baseline, f"{mode} ({summaries[0].get('precision', '?')})",
+                 test_metric(summaries[0])[0], ", ".join(f"{v:.4f}" for v in values),
+                 f"{statistics.fmean(values):.4f}",
+                 f"{statistics.fmean(s['seconds'] for s in summaries):.1f}",
+                 f"{statistics.fmean(s['wall_seconds'] for s in summaries):.1f}"]
+            )  # fmt: skip
+    return markdown_table([*header, "wall s (mean)"], rows)
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from _common import import_modules, machine_line, meta, new_project
+from _common import import_modules, machine_line, markdown_table, meta, new_project
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,23 +140,21 @@ def measure(baseline: str, args: argparse.Namespace, where: Path) -> dict[str, A
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    lines = [
-        "| baseline | frozen layers N | trained | epoch s, cache off | epoch s, cache memory "
-        "| speed-up | per round | dry pass s | it pays off after | valid acc., off "
-        "| valid acc., memory |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    header = ["baseline", "frozen layers N", "trained", "epoch s, cache off"]
+    header += ["epoch s, cache memory", "speed-up", "per round", "dry pass s"]
+    header += ["it pays off after", "valid acc., off", "valid acc., memory"]
+    rows = []
     for baseline, res in results.items():
         for label, s in res["settings"].items():
             acc = {w: "/".join(f"{a:.4f}" for a in v) for w, v in s["valid_accuracy"].items()}
-            lines.append(
-                f"| {baseline} | {s['n']} of {res['layers']} ({label}) | {', '.join(s['trained'])} "
-                f"| {s['epoch_s']['off']:.3f} | {s['epoch_s']['memory']:.3f} "
-                f"| x{s['speedup']:.1f} | {' '.join(f'x{r:.1f}' for r in s['speedup_per_round'])} "
-                f"| {s['dry_pass_s']:.3f} | {s['break_even_epochs']:.1f} epochs "
-                f"| {acc['off']} | {acc['memory']} |"
-            )
-    return "\n".join(lines)
+            rows.append(
+                [baseline, f"{s['n']} of {res['layers']} ({label})", ", ".join(s["trained"]),
+                 f"{s['epoch_s']['off']:.3f}", f"{s['epoch_s']['memory']:.3f}",
+                 f"x{s['speedup']:.1f}", " ".join(f"x{r:.1f}" for r in s["speedup_per_round"]),
+                 f"{s['dry_pass_s']:.3f}", f"{s['break_even_epochs']:.1f} epochs", acc["off"],
+                 acc["memory"]]
+            )  # fmt: skip
+    return markdown_table(header, rows)
 
 
 def main() -> None:
