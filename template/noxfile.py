@@ -1,4 +1,5 @@
-"""Sessions: `nox` runs lint and tests in the current environment (torch is not reinstalled)."""
+"""Sessions: `nox` runs lint (ruff, mypy) and tests in the current environment (torch is not
+reinstalled)."""
 
 import nox
 
@@ -10,6 +11,7 @@ nox.options.sessions = ["lint", "tests"]
 def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "src")
 
 
 @nox.session

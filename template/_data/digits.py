@@ -6,33 +6,10 @@ your own data instead (see data.py): a .npz file or a folder of class sub-folder
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sklearn.datasets import load_digits
 
 from . import plots
-
-
-@dataclass
-class DataConfig:
-    source: str = ""
-    subset: int = 0
-    valid_fraction: float = 0.2
-    test_fraction: float = 0.2
-    split_seed: int = 0
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine)."""
-        return [
-            message
-            for ok, message in [
-                (0.0 < self.valid_fraction < 1.0, "data.valid_fraction must lie between 0 and 1."),
-                (0.0 < self.test_fraction < 1.0, "data.test_fraction must lie between 0 and 1."),
-                (self.subset >= 0, "data.subset must not be negative (0 uses all the data)."),
-            ]
-            if not ok
-        ]
 
 
 def load_default() -> dict[str, np.ndarray | list[str]]:

@@ -13,34 +13,11 @@ from __future__ import annotations
 
 import functools
 import random
-from dataclasses import dataclass
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-
-@dataclass
-class DataConfig:
-    source: str = ""
-    subset: int = 0
-    valid_fraction: float = 0.2
-    test_fraction: float = 0.2
-    split_seed: int = 0
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine)."""
-        return [
-            message
-            for ok, message in [
-                (0.0 < self.valid_fraction < 1.0, "data.valid_fraction must lie between 0 and 1."),
-                (0.0 < self.test_fraction < 1.0, "data.test_fraction must lie between 0 and 1."),
-                (self.subset >= 0, "data.subset must not be negative (0 uses all the data)."),
-            ]
-            if not ok
-        ]
 
 
 @functools.cache

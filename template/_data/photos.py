@@ -17,39 +17,10 @@ PSNR +5.8 dB over the noisy input in gray, +1.6 dB in RGB.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sklearn.datasets import load_sample_images
 
 from . import plots
-
-
-@dataclass
-class DataConfig:
-    source: str = ""
-    subset: int = 0
-    valid_fraction: float = 0.2
-    test_fraction: float = 0.2
-    split_seed: int = 0
-    grayscale: bool = True
-    patch_size: int = 32
-    noise_std: float = 0.1
-    noise_seed: int = 0
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine)."""
-        return [
-            message
-            for ok, message in [
-                (0.0 < self.valid_fraction < 1.0, "data.valid_fraction must lie between 0 and 1."),
-                (0.0 < self.test_fraction < 1.0, "data.test_fraction must lie between 0 and 1."),
-                (self.subset >= 0, "data.subset must not be negative (0 uses all the data)."),
-                (self.patch_size >= 4, "data.patch_size must be at least 4."),
-                (self.noise_std >= 0.0, "data.noise_std must not be negative."),
-            ]
-            if not ok
-        ]
 
 
 def load_default() -> dict[str, list[np.ndarray] | list[str]]:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .dataset import DataConfig
+from .config import DataConfig
 
 METRIC = "accuracy"  # the metric that picks the best checkpoint and that `overfit` checks
 HIGHER_IS_BETTER = True

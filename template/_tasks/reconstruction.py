@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import plots
-from .dataset import DataConfig
+from .config import DataConfig
 
 METRIC = "psnr"  # the metric that picks the best checkpoint and that `overfit` checks
 HIGHER_IS_BETTER = True

@@ -3,7 +3,7 @@
 import numpy as np
 
 from {{ package_name }} import data
-from {{ package_name }}.dataset import DataConfig
+from {{ package_name }}.config import DataConfig
 
 
 def test_npz_source(tmp_path):

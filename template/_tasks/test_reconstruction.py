@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from {{ package_name }} import data, task, train
-from {{ package_name }}.dataset import DataConfig
+from {{ package_name }}.config import DataConfig
 
 
 def test_psnr_is_per_sample_and_summed():

@@ -16,33 +16,14 @@ the inputs as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from . import task
-
-
-@dataclass
-class AugmentConfig:
-    enabled: bool = False
-    shift: int = 1
-    cutout: int = 0
-    noise: float = 0.0
-    flip: bool = True
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine)."""
-        return [
-            message
-            for ok, message in [
-                (self.shift >= 0, "augment.shift must not be negative (0 turns it off)."),
-                (self.cutout >= 0, "augment.cutout must not be negative (0 turns it off)."),
-                (self.noise >= 0, "augment.noise must not be negative (0 turns it off)."),
-            ]
-            if not ok
-        ]
+from .config import AugmentConfig
+from .lifecycle import NoAugment
 
 
 def augment(
@@ -61,6 +42,24 @@ def augment(
     if cfg.noise:
         x = x + cfg.noise * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
     return x, y
+
+
+class Augmenter(NoAugment):
+    """The loop's augmentation step: `x, y = augment(x, y)` with its own random generator
+    on the training device, seeded from train.seed and saved in checkpoints (exact resume)."""
+
+    def __init__(self, cfg: AugmentConfig, seed: int, device: torch.device) -> None:
+        self.cfg = cfg
+        self.gen = torch.Generator(device).manual_seed(seed)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return augment(x, y, self.cfg, self.gen)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.gen.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.gen.set_state(state["rng"].cpu())
 
 
 def _draw(n: int, high: int, gen: torch.Generator, x: torch.Tensor) -> torch.Tensor:

@@ -1,15 +1,20 @@
 """Checkpoints: written atomically, loaded with `weights_only=True`.
 
-A checkpoint is written to a temporary file in the same folder, flushed to disk, then
-renamed over the old one (`os.replace` is atomic), so a crash mid-write leaves the last
-good checkpoint intact. It holds only tensors and plain Python values, which is what
-`torch.load(weights_only=True)` accepts: loading one never runs arbitrary code.
+A checkpoint is written through `files.atomic` (a temporary file, flushed, renamed over
+the old one), so a crash mid-write leaves the last good checkpoint intact. It holds only
+tensors and plain Python values, which is what `torch.load(weights_only=True)` accepts:
+loading one never runs arbitrary code.
+
+Layout: {"model", "masks", "optimizer", "epoch", "history", "best", "config", "rng",
+"schedule", "techniques": {name: state}, and the step wrappers' states ("precision",
+"augment_rng")}. `load` turns a checkpoint of the older layout (each technique's state
+under its own top-level key) into this one.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +22,31 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from .errors import DataError
+from .files import atomic
+
+# Techniques whose state older checkpoints kept at the top level.
+_OLD_TOP_LEVEL = ("switch",)
+
 
 def save(state: dict[str, Any], path: Path) -> None:
     """Write `state` to `path` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic(path) as f:
+        torch.save(state, f)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by `save`."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """Read a checkpoint written by `save`; a damaged file is a DataError naming it."""
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"{path} is not a readable checkpoint ({reason}).") from None
+    if not isinstance(state, dict):
+        raise DataError(f"{path} is not a checkpoint written by this project.")
+    if "techniques" not in state and "optimizer" in state:  # the older layout
+        state["techniques"] = {k: state.pop(k) for k in _OLD_TOP_LEVEL if k in state}
+    return state
 
 
 def find(run: Path, name: str = "last.pt") -> Path:

@@ -12,21 +12,11 @@ from __future__ import annotations
 
 import copy
 import sys
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import nn
 
-
-@dataclass
-class CompileConfig:
-    enabled: bool = False
-    mode: Literal["default", "reduce-overhead", "max-autotune"] = "default"
-    backend: str = "inductor"  # see torch._dynamo.list_backends(); "eager" only traces
-
-    def problems(self) -> list[str]:
-        return [] if self.backend else ["compile.backend must not be empty."]
+from .config import CompileConfig
 
 
 def maybe_compile(model: nn.Module, cfg: CompileConfig, example: torch.Tensor) -> nn.Module:

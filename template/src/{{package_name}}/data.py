@@ -23,14 +23,11 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from . import dataset, task
-from .dataset import DataConfig
+from .config import DataConfig
+from .errors import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
 Pair = tuple[torch.Tensor, torch.Tensor]
-
-
-class DataError(ValueError):
-    """The data source cannot be used."""
 
 
 @dataclass
@@ -153,17 +150,18 @@ def load(cfg: DataConfig, final: bool = False) -> Splits:
 
 
 def summarize(splits: Splits) -> dict[str, Any]:
-    """Shapes, value range, mean/std, split sizes and per-class counts."""
-    x_train, y_train = splits.train
+    """Shapes, split sizes, and per split: value range, mean and std (per channel for
+    images and sequences), values that are not finite, and per-class counts.
+
+    Per split is what shows a shift between them (a test set brighter than the training
+    set); non-finite values are counted, and the statistics are taken over the finite ones.
+    """
     parts = {"train": splits.train, "valid": splits.valid, "test": splits.test}
     out: dict[str, Any] = {
         "input_shape": list(splits.in_shape),
-        "dtype": str(x_train.dtype).replace("torch.", ""),
-        "min": float(x_train.min()),
-        "max": float(x_train.max()),
-        "mean": float(x_train.mean()),
-        "std": float(x_train.std()),
+        "dtype": str(splits.train[0].dtype).replace("torch.", ""),
         "sizes": {name: len(p[0]) for name, p in parts.items() if p is not None},
+        "splits": {name: _stats(p[0]) for name, p in parts.items() if p is not None},
     }
     if splits.classes:
         out["classes"] = splits.classes
@@ -173,3 +171,21 @@ def summarize(splits: Splits) -> dict[str, Any]:
             if p is not None
         }
     return out
+
+
+def _stats(x: torch.Tensor) -> dict[str, Any]:
+    """min, max, mean, std and per-channel mean/std of the finite values of x (N, C, ...)."""
+    x = x.double()
+    finite = torch.isfinite(x)
+    values = x[finite]
+    channels = x.transpose(0, 1).reshape(x.shape[1], -1) if x.ndim > 2 else x.reshape(1, -1)
+    kept = [row[torch.isfinite(row)] for row in channels]
+    return {
+        "min": values.min().item() if len(values) else None,
+        "max": values.max().item() if len(values) else None,
+        "mean": values.mean().item() if len(values) else None,
+        "std": values.std().item() if len(values) > 1 else None,
+        "channel_mean": [row.mean().item() if len(row) else None for row in kept],
+        "channel_std": [row.std().item() if len(row) > 1 else None for row in kept],
+        "not_finite": int((~finite).sum()),
+    }

@@ -14,45 +14,24 @@ optimizer does to `weight_orig`. The optimizer's state (momentum, Adam's moments
 pruned layers is reset at each phase change. The phase is a function of the epoch alone,
 so a resumed run is in the same phase; checkpoints hold the weights as the model computes
 them plus the masks (checkpoint.model_state), and resume puts the masks back.
+
+`DSD` is the technique the loop calls (lifecycle.py): it changes phase at the start of an
+epoch, sets the schedule's "dsd" scale (1/lr_divisor in the re-dense phase), logs the
+sparsity of every epoch and reports the monitored metric at the end of each phase.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from .config import DSDConfig
+from .lifecycle import Loop, Technique
+
 Phase = Literal["dense", "sparse", "redense"]
-
-
-@dataclass
-class DSDConfig:
-    enabled: bool = False
-    dense: int = 0  # epochs of the first dense phase; 0 = a third of train.epochs
-    sparse: int = 0  # epochs of the sparse phase; 0 = a third of train.epochs
-    sparsity: float = 0.5  # share of each layer's weights pruned in the sparse phase
-    lr_divisor: float = 10.0  # the re-dense phase trains at lr / lr_divisor
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine)."""
-        return [
-            message
-            for ok, message in [
-                (self.dense >= 0 and self.sparse >= 0, "dsd.dense and dsd.sparse must be >= 0."),
-                (0 < self.sparsity < 1, "dsd.sparsity must be between 0 and 1 (exclusive)."),
-                (self.lr_divisor > 0, "dsd.lr_divisor must be positive."),
-            ]
-            if not ok
-        ]
-
-    def phase_lengths(self, epochs: int) -> tuple[int, int, int]:
-        """Epochs of the dense, sparse and re-dense phases for a run of `epochs`."""
-        dense = self.dense or max(epochs // 3, 1)
-        sparse = self.sparse or max(epochs // 3, 1)
-        return dense, sparse, epochs - dense - sparse
 
 
 def phase(cfg: DSDConfig, epoch: int, epochs: int) -> Phase:
@@ -117,3 +96,28 @@ def sparsity(model: nn.Module) -> float:
     weights = [getattr(module, name) for module, name in layers(model)]
     zeros = sum(int((w == 0).sum()) for w in weights)
     return zeros / max(sum(w.numel() for w in weights), 1)
+
+
+class DSD(Technique):
+    """Dense-Sparse-Dense in the loop's lifecycle."""
+
+    name = "dsd"
+
+    def __init__(self, cfg: DSDConfig, epochs: int, monitor: str) -> None:
+        self.cfg, self.epochs, self.monitor = cfg, epochs, monitor
+
+    def start_epoch(self, loop: Loop, epoch: int) -> None:
+        now = phase(self.cfg, epoch, self.epochs)
+        if now != phase(self.cfg, epoch - 1, self.epochs):  # a new phase
+            if now == "sparse":
+                sparsify(loop.model, self.cfg, loop.optimizer)  # prune by magnitude, keep masks
+            else:
+                densify(loop.model, loop.optimizer)  # lift the masks; pruned weights restart at 0
+        loop.schedule.scales[self.name] = 1 / self.cfg.lr_divisor if now == "redense" else 1.0
+
+    def end_epoch(self, loop: Loop, epoch: int, row: dict[str, float]) -> None:
+        row["sparsity"] = sparsity(loop.model)  # zeros among the weights DSD prunes
+
+    def summary(self, history: list[dict[str, float]]) -> Any:
+        """The monitored metric at the end of each phase."""
+        return {phase(self.cfg, int(r["epoch"]), self.epochs): r[self.monitor] for r in history}

@@ -27,17 +27,17 @@ goes to RUN/ensemble.json.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from . import checkpoint, config, data, task
+from . import checkpoint, task
+from .errors import ConfigError
+from .files import write_json
+from .runs import load_run, load_weights, open_run
 
 Scheme = Literal["uniform", "linear", "geometric"]
 SCHEMES: tuple[str, ...] = ("uniform", "linear", "geometric")
@@ -66,9 +66,9 @@ def weights(n: int, scheme: Scheme, ratio: float = 2.0) -> list[float]:
 def check(scheme: str, ratio: float) -> None:
     """Raise ConfigError for an unknown scheme or a geometric ratio that is not positive."""
     if scheme not in SCHEMES:
-        raise config.ConfigError(f"Weights must be one of {', '.join(SCHEMES)}; got {scheme!r}.")
+        raise ConfigError(f"Weights must be one of {', '.join(SCHEMES)}; got {scheme!r}.")
     if scheme == "geometric" and not ratio > 0:
-        raise config.ConfigError(f"The geometric ratio must be positive; got {ratio}.")
+        raise ConfigError(f"The geometric ratio must be positive; got {ratio}.")
 
 
 def snapshots(run: Path) -> list[tuple[int, Path]]:
@@ -81,7 +81,7 @@ def snapshots(run: Path) -> list[tuple[int, Path]]:
             found.append((int(match.group(1)), path))
     if not found:
         raise FileNotFoundError(
-            f"no snapshots in {folder}: train with sgdr.enabled=true to save one at the end "
+            f"no snapshots in {folder}: train with schedule.kind=sgdr to save one at the end "
             "of every learning-rate cycle."
         )
     return sorted(found)
@@ -102,28 +102,22 @@ def ensemble(
 
     `split` defaults to valid, or test for a final-mode run (which has no valid split).
     """
-    from . import train  # train imports the feature modules: import it here, not at the top
-
     check(scheme, ratio)  # bad settings fail before any work
     if split not in (None, "valid", "test"):
-        raise config.ConfigError(f"The split must be valid or test; got {split!r}.")
+        raise ConfigError(f"The split must be valid or test; got {split!r}.")
     run = Path(run)
-    cfg, _ = train.load_run(run, "last")  # fails clearly when `run` is not a run folder
+    load_run(run, "last")  # fails clearly when `run` is not a run folder
     found = snapshots(run)
-    split = split or ("test" if cfg.train.final else "valid")
-    splits = data.load(cfg.data, final=cfg.train.final)
-    pair = getattr(splits, split)
-    if pair is None:
-        raise data.DataError(f"The run trained in final mode: it has no {split!r} split.")
-    x, y = pair
-    device = train.resolve_device(cfg.train.device)
-    model = train.make_model(cfg, splits).to(device).float()
-    inputs = x.to(device)
+    opened = open_run(run, "last")
+    cfg, model, device = opened.cfg, opened.model.float(), opened.device
+    split = split or opened.held_out
+    inputs, y = opened.pair(split)
+    y = y.cpu()
 
     rows, outputs = [], []
     for k, path in found:
         state = checkpoint.load(path, map_location=device)
-        model.load_state_dict(state["model"])
+        load_weights(model, state["model"], path)
         out = predict(model, inputs, cfg.train.batch_size)
         outputs.append(out)
         rows.append(
@@ -149,22 +143,10 @@ def ensemble(
         "uniform": task.ensemble_metrics(outputs, weights(len(outputs), "uniform"), y),
         "weighted": task.ensemble_metrics(outputs, chosen, y),
         "best_single": pick(rows, key=lambda row: row[task.METRIC]),
-        "reference": task.reference_metrics(x, y),
+        "reference": task.reference_metrics(inputs.cpu(), y),
     }
     write_json(report, run / "ensemble.json")
     return report
-
-
-def write_json(obj: Any, path: Path) -> None:
-    """Write `obj` as JSON atomically: a temporary file in the same folder, then a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(obj, indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def table(report: dict[str, Any]) -> str:

@@ -25,44 +25,25 @@ fast convolution kernels of oneDNN (CPU) and cuDNN (tensor cores) work in, which
 them a transpose per layer. It is applied to models with 2-D convolutions only; an LSTM
 or an MLP has no use for it.
 
-Storing weights: `python -m <package> export RUN --half` writes the run's best weights in
-fp16, half the bytes, and measures what that rounding costs on held-out data.
+Storing weights in fp16 (half the bytes) is `python -m <package> export RUN --format half`
+(export.py), which measures what that rounding costs on held-out data.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import io
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
 
-from . import checkpoint, data, task
-from .metrics import evaluate
+from .config import PrecisionConfig
+from .errors import ConfigError
+from .lifecycle import FullPrecision
 
 NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 MODES = ("auto", "fp32", "bf16", "fp16")
-
-
-@dataclass
-class PrecisionConfig:
-    mode: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    channels_last: bool = True  # convolutional models on 4-D inputs
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine).
-
-        Whether the device supports the mode is known only once the device is: `resolve`.
-        """
-        if self.mode not in MODES:
-            return [f"precision.mode must be one of {', '.join(MODES)}; got {self.mode!r}."]
-        return []
 
 
 def _amx() -> bool:
@@ -96,8 +77,6 @@ def resolve(mode: str, device: torch.device) -> torch.dtype:
     auto: bf16 where the hardware has it (CUDA with bf16 support, CPUs with AMX), else
     fp32 (MPS included).
     """
-    from .config import ConfigError  # config imports this module: import it when needed
-
     if mode == "fp32":
         return torch.float32
     if mode == "auto":
@@ -122,7 +101,7 @@ def has_conv2d(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d | nn.ConvTranspose2d) for m in model.modules())
 
 
-class Precision:
+class Precision(FullPrecision):
     """The loop's precision: autocast, loss scaling for fp16, channels_last, and their state.
 
     amp = Precision(cfg.precision, device)
@@ -141,7 +120,7 @@ class Precision:
         # loss scaling only for fp16; a disabled scaler passes everything through unchanged
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
 
-    def autocast(self) -> contextlib.AbstractContextManager:
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """The context for forward pass and loss: 16-bit where it pays, nothing for fp32."""
         if self.dtype == torch.float32:
             return contextlib.nullcontext()
@@ -173,13 +152,10 @@ class Precision:
         the clip applies to the true gradients) and a step with inf/NaN gradients is
         skipped while the scale shrinks.
         """
-        optimizer.zero_grad(set_to_none=True)
         if not self.scaler.is_enabled():  # fp32 and bf16: the plain step
-            loss.backward()
-            if grad_clip:
-                nn.utils.clip_grad_norm_(parameters, grad_clip)
-            optimizer.step()
+            super().backward_step(loss, optimizer, parameters, grad_clip)
             return
+        optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if grad_clip:
             self.scaler.unscale_(optimizer)
@@ -195,116 +171,3 @@ class Precision:
         """Restore the scaler; an empty state (a run saved without fp16) keeps a fresh one."""
         if state and self.scaler.is_enabled():
             self.scaler.load_state_dict(state)
-
-
-# ---------------------------------------------------------------- export: weights in fp16
-
-
-def _size(payload: dict[str, Any]) -> int:
-    """Bytes that torch.save writes for `payload`."""
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    return buffer.getbuffer().nbytes
-
-
-def export(run: Path, half: bool = True, out: Path | None = None) -> dict[str, Any]:
-    """Write the run's best weights (fp16 storage when `half`) and measure what it costs.
-
-    The file holds {"model": state_dict, "dtype", "epoch", "config"} and loads with
-    `checkpoint.load`; `model.load_state_dict` turns fp16 weights back into the model's
-    fp32 ones. The metric of the written weights is computed on the run's valid split (test
-    in final mode): on CUDA in fp16 directly; elsewhere the fp16 weights are loaded into an
-    fp32 model, which measures what storing in half costs (the CPU cannot run fp16 fast).
-    """
-    from . import train  # train imports this module: import it when needed
-
-    cfg, state = train.load_run(Path(run), "best")
-    split = "test" if cfg.train.final else "valid"
-    device = train.resolve_device(cfg.train.device)
-    splits = data.load(cfg.data, final=cfg.train.final).to(device)
-    pair = getattr(splits, split)
-    model = train.make_model(cfg, splits).to(device)
-    model.load_state_dict(state["model"])
-    fp32 = {k: v.cpu().contiguous() for k, v in state["model"].items()}
-    report: dict[str, Any] = {
-        "run": str(run),
-        "epoch": state["epoch"],
-        "split": split,
-        "metric": task.METRIC,
-        f"fp32_{task.METRIC}": evaluate(model, *pair, cfg.train.batch_size)[task.METRIC],
-    }
-
-    def payload(weights: dict[str, torch.Tensor], dtype: str) -> dict[str, Any]:
-        return {"model": weights, "dtype": dtype, "epoch": state["epoch"], "config": cfg.to_dict()}
-
-    if not half:
-        out = Path(out or Path(run) / "export" / "model-fp32.pt")
-        checkpoint.save(payload(fp32, "float32"), out)
-        return {**report, "out": str(out), "fp32_bytes": out.stat().st_size}
-
-    halved = {k: v.half() if v.is_floating_point() else v for k, v in fp32.items()}
-    out = Path(out or Path(run) / "export" / "model-fp16.pt")
-    checkpoint.save(payload(halved, "float16"), out)
-    limit = torch.finfo(torch.float16).max
-    overflow = sum(int((v.abs() > limit).sum()) for v in fp32.values() if v.is_floating_point())
-    if device.type == "cuda":  # fp16 arithmetic, as the half model would run there
-        model.half().load_state_dict(halved)
-        x, y = pair
-        x = x.half()
-        y = y.half() if y.is_floating_point() else y
-        how = "evaluated in fp16 on CUDA"
-    else:  # fp16 storage, fp32 arithmetic
-        model.load_state_dict(halved)
-        x, y = pair
-        how = "fp16 weights loaded into an fp32 model (fp16 storage; fp32 arithmetic on the CPU)"
-    half_metric = evaluate(model, x, y, cfg.train.batch_size)[task.METRIC]
-    return {
-        **report,
-        f"fp16_{task.METRIC}": half_metric,
-        "difference": half_metric - report[f"fp32_{task.METRIC}"],
-        "fp16_evaluation": how,
-        "out": str(out),
-        "fp32_bytes": _size(payload(fp32, "float32")),
-        "fp16_bytes": out.stat().st_size,
-        "out_of_fp16_range": overflow,
-    }
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="write a run's best weights, in fp16 with --half")
-    p.add_argument("run", type=Path, metavar="RUN", help="run folder, e.g. runs/20260101-120000")
-    p.add_argument("--half", action="store_true", help="store the weights in fp16 (half the bytes)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="FILE",
-        help="default: RUN/export/model-fp16.pt (model-fp32.pt without --half)",
-    )
-    p.set_defaults(func=cmd_export)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    report = export(args.run, half=args.half, out=args.out)
-    metric = report["metric"]
-    lines = [
-        f"Run {report['run']} (best checkpoint, epoch {report['epoch']}), {report['split']} split:",
-        f"  fp32 weights: {metric} {report[f'fp32_{metric}']:.4f}, {report['fp32_bytes']:,} bytes",
-    ]
-    if args.half:
-        ratio = report["fp16_bytes"] / report["fp32_bytes"]
-        lines += [
-            f"  fp16 weights: {metric} {report[f'fp16_{metric}']:.4f} "
-            f"({report['difference']:+.4f}), {report['fp16_bytes']:,} bytes ({ratio:.0%})",
-            f"  the fp16 {metric}: {report['fp16_evaluation']}",
-        ]
-        if report["out_of_fp16_range"]:
-            lines.append(
-                f"  warning: {report['out_of_fp16_range']} weights exceed the fp16 range "
-                "and became inf"
-            )
-    out = Path(report["out"])
-    summary = out.with_suffix(".json")
-    summary.write_text(json.dumps(report, indent=2) + "\n")
-    lines.append(f"Wrote {out} ({'fp16' if args.half else 'fp32'} storage) and {summary}")
-    print("\n".join(lines))
-    return 0

@@ -32,39 +32,15 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import data
-
-# config.py imports this module for PrecomputeConfig, so ConfigError is imported where it
-# is raised (a top-level import would be circular).
-
-
-@dataclass
-class PrecomputeConfig:
-    layers: int = 0  # freeze the first N top-level layers of an nn.Sequential model; 0 = off
-    init_from: str = ""  # a run folder: load its best weights into the model before freezing
-    cache: Literal["memory", "disk", "off"] = "memory"  # off: freeze only, run them every step
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine)."""
-        return [
-            message
-            for ok, message in [
-                (self.layers >= 0, "precompute.layers must not be negative (0 turns it off)."),
-                (
-                    not self.init_from or self.layers > 0,
-                    "precompute.init_from only applies with precompute.layers of 1 or more.",
-                ),
-            ]
-            if not ok
-        ]
+from . import checkpoint, data
+from .config import PrecomputeConfig
+from .errors import ConfigError, DataError
 
 
 class Frozen(nn.Sequential):
@@ -100,8 +76,6 @@ def split(model: nn.Module, cfg: PrecomputeConfig) -> tuple[Frozen, nn.Sequentia
     Both keep the original indices as module names ("0", "1", ... and "N", ...), so their
     state_dict keys are the unsplit model's.
     """
-    from .config import ConfigError
-
     if not isinstance(model, nn.Sequential):
         raise ConfigError(
             "precompute.layers needs an nn.Sequential model to cut by index, and "
@@ -135,10 +109,11 @@ def join(frozen: Frozen, head: nn.Sequential) -> nn.Sequential:
 
 def load_init(model: nn.Module, run: str) -> None:
     """Load the best weights of an earlier run (its last ones when it saved no best)."""
-    from . import train  # train imports this module
-    from .config import ConfigError
-
-    _, state = train.load_run(Path(run), "best")  # FileNotFoundError names the missing file
+    try:
+        path = checkpoint.find(Path(run), "best.pt")
+    except FileNotFoundError:
+        path = checkpoint.find(Path(run), "last.pt")  # FileNotFoundError names the file
+    state = checkpoint.load(path)
     mine, theirs = model.state_dict(), state["model"]
     missing = [k for k in mine if k not in theirs]
     unexpected = [k for k in theirs if k not in mine]
@@ -166,7 +141,7 @@ def cache(
     """
     frozen.eval()  # a Frozen is always in eval mode; a plain Sequential is put there
     if len(x) == 0:
-        raise data.DataError("Cannot pre-compute activations of an empty split.")
+        raise DataError("Cannot pre-compute activations of an empty split.")
     out: torch.Tensor | np.ndarray | None = None
     tmp = ""
     try:
@@ -209,8 +184,6 @@ def cached_splits(
     """
     device = splits.train[0].device
     if folder is not None and device.type != "cpu":
-        from .config import ConfigError
-
         raise ConfigError(
             f"precompute.cache='disk' keeps the activations in CPU files, and this run trains "
             f"on {device}; use precompute.cache='memory' (or 'off')."
@@ -224,3 +197,30 @@ def cached_splits(
     return data.Splits(
         cached("train", splits.train), valid, cached("test", splits.test), splits.classes
     )
+
+
+def prepare(
+    model: nn.Module,
+    splits: data.Splits,
+    cfg: PrecomputeConfig,
+    batch_size: int,
+    run_dir: Path,
+    resumed: bool,
+) -> tuple[nn.Module, nn.Module, data.Splits]:
+    """(the module to train, the whole model, the splits to train on) for the loop.
+
+    With `layers` off it is (model, model, splits). Otherwise the first `layers` are frozen
+    (from `init_from` on a new run); with a cache the training splits hold the frozen
+    layers' outputs and the loop trains the head alone; `cache = "off"` trains the whole
+    model with the frozen layers running in every step. Checkpoints hold the whole model.
+    """
+    if not cfg.layers:
+        return model, model, splits
+    if cfg.init_from and not resumed:
+        load_init(model, cfg.init_from)
+    frozen, head = split(model, cfg)
+    whole = join(frozen, head)
+    if cfg.cache == "off":
+        return whole, whole, splits
+    folder = run_dir / "cache" if cfg.cache == "disk" else None
+    return head, whole, cached_splits(frozen, splits, batch_size, folder)

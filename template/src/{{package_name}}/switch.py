@@ -41,44 +41,23 @@ Choices made here:
   0.001 never.
 - It never switches before `min_steps` steps, nor to a learning rate that is not
   positive and finite (a negative gamma means Adam stepped uphill along g_k).
-The loop asks `due(...)` after every optimizer step and, when it says yes, replaces the
-optimizer with `make_sgd(...)`; `state_dict()` goes into each checkpoint so a resumed run
-makes the same decisions.
+`Switch` is the technique the loop calls (lifecycle.py): after every optimizer step it asks
+`due(...)` and, when the answer is yes, replaces the loop's optimizer with `make_sgd(...)`
+and hands the schedule SGD's rate as its new base (the schedule's shape carries on). Its
+state goes into each checkpoint, so a resumed run makes the same decisions and resumes
+with the optimizer it had.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
-
-@dataclass
-class SwitchConfig:
-    mode: Literal["off", "plan", "swats"] = "off"
-    at_epoch: int = 10  # plan: the first optimizer trains epochs 1..at_epoch
-    lr: float = 0.05  # plan: SGD's learning rate after the switch
-    momentum: float = 0.9  # SGD's momentum after the switch (plan and swats)
-    tolerance: float = 1e-9  # swats: how close gamma_k must come to Lambda_k
-    relative: bool = False  # swats: tolerance in units of Lambda_k instead of absolute
-    min_steps: int = 100  # swats: never switch before this many steps
-
-    def problems(self) -> list[str]:
-        """What is wrong with these values (empty when they are fine)."""
-        return [
-            message
-            for ok, message in [
-                (self.at_epoch >= 1, "switch.at_epoch must be at least 1."),
-                (self.lr > 0, "switch.lr must be positive."),
-                (0 <= self.momentum < 1, "switch.momentum must be in [0, 1)."),
-                (self.tolerance > 0, "switch.tolerance must be positive."),
-                (self.min_steps >= 0, "switch.min_steps must not be negative."),
-            ]
-            if not ok
-        ]
+from .config import SwitchConfig
+from .lifecycle import Loop, Technique
 
 
 class Switcher:
@@ -168,6 +147,36 @@ class Switcher:
         self.gamma = state["gamma"]
         self.estimate = state["estimate"]
         self._lam = float(state["lam"])
+
+
+class Switch(Technique):
+    """Optimizer switching in the loop's lifecycle."""
+
+    name = "switch"
+
+    def __init__(self, cfg: SwitchConfig, weight_decay: float) -> None:
+        self.switcher = Switcher(cfg)
+        self.weight_decay = weight_decay
+
+    def after_step(self, loop: Loop, epoch: int, step: int) -> None:
+        if self.switcher.due(loop.optimizer, epoch, step == loop.steps - 1):  # Adam -> SGD
+            self._to_sgd(loop)
+
+    def _to_sgd(self, loop: Loop) -> None:
+        loop.optimizer = self.switcher.make_sgd(loop.params, self.weight_decay)
+        assert self.switcher.sgd_lr is not None  # make_sgd checked it
+        loop.schedule.base = self.switcher.sgd_lr
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.switcher.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any], loop: Loop) -> None:
+        self.switcher.load_state_dict(state)
+        if self.switcher.switched:  # the checkpoint's optimizer state is SGD's
+            self._to_sgd(loop)
+
+    def summary(self, history: list[dict[str, float]]) -> Any:
+        return self.switcher.state_dict()
 
 
 def _step_dots(optimizer: torch.optim.Optimizer) -> tuple[float, float]:

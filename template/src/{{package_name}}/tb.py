@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
+from .lifecycle import Loop, Technique
 
-class TensorBoard:
-    """Writes each epoch's metrics row as scalars, keyed by epoch."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+class TensorBoard(Technique):
+    """Writes each epoch's metrics row as scalars keyed by epoch (process 0 only)."""
 
-    def log(self, row: dict[str, float]) -> None:
+    name = "tensorboard"
+
+    def __init__(self) -> None:
+        self.writer: SummaryWriter | None = None
+
+    def end_epoch(self, loop: Loop, epoch: int, row: dict[str, float]) -> None:
+        if not loop.group.main:
+            return
+        if self.writer is None:
+            self.writer = SummaryWriter(log_dir=str(loop.run_dir / "tensorboard"))
         for key, value in row.items():
             if key != "epoch":
-                self.writer.add_scalar(key, value, global_step=int(row["epoch"]))
+                self.writer.add_scalar(key, value, global_step=epoch)
         self.writer.flush()
 
-    def close(self) -> None:
-        self.writer.close()
+    def summary(self, history: list[dict[str, float]]) -> Any:
+        if self.writer is not None:
+            self.writer.close()
+        return None

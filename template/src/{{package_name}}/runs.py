@@ -1,0 +1,144 @@
+"""Runs: the one way every command makes a run folder, opens a trained run, builds a model.
+
+    run = open_run("runs/my-run")          # config, checkpoint, data, model with its weights
+    metrics = evaluate(run.model, *run.pair(), run.cfg.train.batch_size)
+
+`evaluate`, `export`, `ensemble` and `prune` all start here; so does `train --resume`
+(through `load_run`). A checkpoint that does not fit the model (another baseline, a changed
+`model.width`) is refused in one sentence that says which run and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import checkpoint, data, task
+from .config import Config, from_dict
+from .errors import ConfigError, DataError
+from .layers import set_input_stats
+from .model import build_model
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA, then Apple's MPS, then the CPU; a named device must exist here."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(
+            f"train.device {name!r} is not a device: use auto, cpu, cuda, cuda:N or mps."
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"train.device {name!r}: this PyTorch build sees no CUDA GPU; use cpu or auto."
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"train.device {name!r}: there are {torch.cuda.device_count()} GPUs.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"train.device {name!r}: MPS is not available here; use cpu or auto.")
+    return device
+
+
+def make_model(cfg: Config, splits: data.Splits) -> nn.Module:
+    """The configured baseline, its input normalisation set from the training split."""
+    outputs = task.num_outputs(splits.classes, splits.in_shape)
+    model = build_model(cfg.model, splits.in_shape, outputs)
+    set_input_stats(model, splits.train[0])
+    return model
+
+
+def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], source: Path) -> None:
+    """Load `weights` into `model`, or say in one sentence why they do not fit."""
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        detail = str(err).strip().splitlines()
+        first = next((line.strip() for line in detail[1:] if line.strip()), detail[0])
+        raise DataError(
+            f"{source} holds weights of a different model ({first}); evaluate or resume it "
+            "with the model settings it was trained with (its config.toml)."
+        ) from None
+
+
+def new_run_dir(cfg: Config) -> Path:
+    """A new folder runs/<run_name> (or runs/<timestamp>), made atomically: when the name is
+    taken, even by a run started a moment ago in another process, a suffix -2, -3 ... is
+    added, so two runs never share a folder."""
+    name = cfg.train.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
+    root = Path(cfg.train.runs_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"Cannot make the runs folder {root}: {err.strerror}.") from None
+    for n in range(1, 10_000):
+        path = root / (name if n == 1 else f"{name}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise ConfigError(f"Cannot make the run folder {path}: {err.strerror}.") from None
+        return path
+    raise ConfigError(f"{root} holds 9,999 runs named {name!r}; choose another train.run_name.")
+
+
+def load_run(run: Path, which: str = "best") -> tuple[Config, dict[str, Any]]:
+    """The config and checkpoint of a run folder (`which`.pt, falling back to last.pt), or
+    of a checkpoint file given directly (e.g. the dense model that `prune` writes)."""
+    run = Path(run)
+    try:
+        path = checkpoint.find(run, f"{which}.pt")
+    except FileNotFoundError:
+        path = checkpoint.find(run, "last.pt")
+    state = checkpoint.load(path)
+    if "config" not in state or "model" not in state:
+        raise DataError(f"{path} is not a checkpoint of a training run.")
+    return from_dict(state["config"]), state
+
+
+@dataclass
+class OpenRun:
+    """A trained run, ready to use: its config, checkpoint, data and model (eval mode)."""
+
+    path: Path
+    cfg: Config
+    state: dict[str, Any]
+    splits: data.Splits
+    model: nn.Module
+    device: torch.device
+
+    @property
+    def held_out(self) -> str:
+        """The split a run is judged on: valid, or test for a final-mode run."""
+        return "test" if self.cfg.train.final else "valid"
+
+    def pair(self, split: str | None = None) -> data.Pair:
+        """(x, y) of `split` (default: `held_out`) on the run's device."""
+        split = split or self.held_out
+        found = getattr(self.splits, split)
+        if found is None:
+            raise DataError(
+                f"The run {self.path} trained in final mode: it has no {split!r} split."
+            )
+        return found
+
+
+def open_run(run: Path, which: str = "best", device: torch.device | None = None) -> OpenRun:
+    """Open the run folder `run`: config, checkpoint `which`, its data and its model."""
+    cfg, state = load_run(run, which)
+    device = device or resolve_device(cfg.train.device)
+    splits = data.load(cfg.data, final=cfg.train.final).to(device)
+    model = make_model(cfg, splits)
+    load_weights(model, state["model"], Path(run))
+    return OpenRun(Path(run), cfg, state, splits, model.to(device).eval(), device)
