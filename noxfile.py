@@ -23,7 +23,7 @@ ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from scaffold.names import default_package_name  # noqa: E402
-from scaffold.variants import variants  # noqa: E402
+from scaffold.variants import baseline_facts, baselines, variants  # noqa: E402
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "tests", "variant", "update"]
@@ -127,9 +127,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/baselines.py", *seeds, env=SCAFFOLD_HOME)
     session.run("python", "benchmarks/loop_overhead.py")  # renders use temporary homes
     session.run("python", "benchmarks/new_time.py")  # its own temporary SCAFFOLD_HOME
-    session.run(
-        "python", "benchmarks/precision.py", "--threads", "1", "--accuracy", "cnn", "lstm", "unet"
-    )
+    accuracy = [b for b in baselines() if baseline_facts(b)["bench_precision_accuracy"]]
+    session.run("python", "benchmarks/precision.py", "--threads", "1", "--accuracy", *accuracy)
     session.run("python", "benchmarks/precompute.py")
     session.run("python", "benchmarks/readme.py")  # copy the new results into README.md
 

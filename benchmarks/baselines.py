@@ -35,14 +35,17 @@ from _common import (  # noqa: E402
     new_project,
 )
 
-from scaffold.variants import choices  # noqa: E402
+from scaffold.variants import baseline_facts, choices  # noqa: E402
 
-# The targets on the held-out test split: (metric key, comparison, threshold).
+# The targets on the held-out test split: (metric key, comparison, threshold), from each
+# baseline's facts (template/_baselines/<name>/baseline.yml).
 TARGETS = {
-    "cnn": ("test_accuracy", ">=", 0.98),
-    "resnet_dw": ("test_accuracy", ">=", 0.98),
-    "lstm": ("test_accuracy", ">=", 0.90),
-    "unet": ("psnr_gain", ">=", 6.0),  # test_psnr - test_noisy_psnr, in dB
+    name: (
+        baseline_facts(name)["benchmark"]["metric"],
+        ">=",
+        baseline_facts(name)["benchmark"]["target"],
+    )
+    for name in choices("baseline")
 }
 
 

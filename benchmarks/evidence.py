@@ -410,7 +410,7 @@ def exp_dsd(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
 def exp_sgdr(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
     t0 = lab.epochs // 3
     dense = lab.default(seeds, "dense, constant rate (default)", "dense")
-    sgdr = lab.arm("SGDR run", "SGDR", "sgdr", ["sgdr.enabled=true", f"sgdr.t0={t0}"], seeds)
+    sgdr = lab.arm("SGDR run", "SGDR", "sgdr", ["schedule.kind=sgdr", f"schedule.t0={t0}"], seeds)
     reports = []
     for run in sgdr.runs:  # one call scores the snapshots and both the uniform and linear mix
         folder = Path(run["run_dir"])
@@ -454,7 +454,7 @@ def exp_sgdr(lab: Lab, seeds: Sequence[int], out: Path) -> dict[str, Any]:
         "claim": '"use SGD with restarts and create a snapshot at each minima, later combine them '
         "to get an ensemble ... Take the weighted average of their predictions, weighting later "
         'snapshots more"',
-        "setup": f"`sgdr.enabled=true sgdr.t0={t0}`: the rate falls from optim.lr (Adam, 1e-3) "
+        "setup": f"`schedule.kind=sgdr schedule.t0={t0}`: the rate falls from optim.lr (Adam 1e-3) "
         f"to 0 along a cosine every {t0} epochs, with a snapshot at epochs {snapshot_epochs}; "
         "then `ensemble RUN --weights linear`, whose report holds the uniform and the linear "
         "average of the snapshots' predicted probabilities (the same numbers as `--weights "
@@ -753,10 +753,10 @@ def batchnorm_probe(lab: Lab, run: dict) -> dict[str, float]:
     import torch
 
     torch.set_num_threads(THREADS)
-    train, data = lab.module("train"), lab.module("data")
-    cfg, state = train.load_run(Path(run["run_dir"]), "last")
+    runs, data = lab.module("runs"), lab.module("data")
+    cfg, state = runs.load_run(Path(run["run_dir"]), "last")
     splits = data.load(cfg.data)
-    model = train.make_model(cfg, splits)
+    model = runs.make_model(cfg, splits)
     model.load_state_dict(state["model"])
     x, y = splits.valid
     first = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))

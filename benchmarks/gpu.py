@@ -10,7 +10,7 @@ Each baseline is rendered with `scaffold new --defaults --no-git` (every default
 so mixed precision is in) and imported from its src/ folder. For each precision (fp32,
 bf16, and fp16 on CUDA) one process alternates, round by round:
 
-- bare: the project's model (`train.make_model`) and data tensors on the device, Adam,
+- bare: the project's model (`runs.make_model`) and data tensors on the device, Adam,
   channels_last for convolutional models (the project's default), `torch.autocast`
   (a GradScaler for fp16); per epoch a randperm, then the steps and nothing else;
 - project: `train.run` with `precision.mode` set, the same epochs and batch size; its
@@ -40,18 +40,19 @@ import torch
 from _common import cpu_name, import_modules, markdown_table, new_project
 from loop_overhead import project
 
+from scaffold.variants import baseline_facts, baselines
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.90
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # DESIGN.md: raw training steps on an H200, samples/s (fp32, bf16 + channels_last)
-H200_RAW = {"cnn": (82e3, 173e3), "resnet_dw": (17.7e3, 52e3), "unet": (3.2e3, 20e3),
-            "lstm": (100e3, 137e3)}  # fmt: skip
+H200_RAW = {name: tuple(baseline_facts(name)["h200_raw"]) for name in baselines()}
 
 
 def render(baseline: str, where: Path) -> dict[str, ModuleType]:
     package = f"gpu_{baseline}"
     folder = new_project(where / package.replace("_", "-"), where / "home", f"baseline={baseline}")
-    return import_modules(folder, package, ("train", "config", "data", "task"))
+    return import_modules(folder, package, ("train", "config", "data", "task", "runs"))
 
 
 def config(mods: dict[str, ModuleType], args: argparse.Namespace, precision: str, runs: Path):
@@ -78,7 +79,7 @@ def bare(mods: dict[str, ModuleType], cfg: Any, precision: str) -> dict[str, flo
     torch.manual_seed(cfg.train.seed)
     splits = mods["data"].load(cfg.data, final=cfg.train.final)
     x, y = (t.to(device) for t in splits.train)
-    model = mods["train"].make_model(cfg, splits).to(device)
+    model = mods["runs"].make_model(cfg, splits).to(device)
     dtype = DTYPES[precision]
     conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
     if conv:  # as the project does (precision.channels_last = true)
@@ -163,7 +164,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baselines", nargs="+", default=["cnn", "resnet_dw", "lstm", "unet"])
+    parser.add_argument("--baselines", nargs="+", default=baselines())
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)

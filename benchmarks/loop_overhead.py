@@ -8,7 +8,7 @@ Each baseline is rendered twice with `scaffold new --defaults --no-git` (feature
 "logging off", features=[tensorboard] for "logging on") and imported from its src/ folder
 (no install). One process then alternates, for each round, in a rotating order:
 
-- bare: the project's own model (`train.make_model`: `build_model` plus the input
+- bare: the project's own model (`runs.make_model`: `build_model` plus the input
   statistics), data tensors (`data.load`), loss (`task.loss_fn`), Adam with the configured
   lr, batch size and seed; per epoch a randperm, then index/forward/loss/zero_grad/
   backward/step and nothing else.
@@ -48,6 +48,8 @@ from _common import (
     new_project,
 )
 
+from scaffold.variants import baseline_facts, baselines
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.97  # DESIGN.md: within 3% of a bare loop, with logging on
 MODES = {"off": "[]", "on": "[tensorboard]"}  # logging off / on: the features answer
@@ -62,7 +64,7 @@ def render(baseline: str, mode: str, where: Path) -> dict[str, ModuleType]:
         f"baseline={baseline}",
         f"features={MODES[mode]}",
     )
-    return import_modules(project, package, ("train", "config", "data", "task"))
+    return import_modules(project, package, ("train", "config", "data", "task", "runs"))
 
 
 def make_config(mods: dict[str, ModuleType], epochs: int, runs: Path) -> Any:
@@ -75,7 +77,7 @@ def bare(mods: dict[str, ModuleType], cfg: Any) -> dict[str, float]:
     torch.manual_seed(cfg.train.seed)
     splits = mods["data"].load(cfg.data, final=cfg.train.final)
     x, y = splits.train
-    model = mods["train"].make_model(cfg, splits)
+    model = mods["runs"].make_model(cfg, splits)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
     loss_fn = mods["task"].loss_fn
     shuffle = torch.Generator().manual_seed(cfg.train.seed)
@@ -206,7 +208,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baselines", nargs="+", default=["cnn", "resnet_dw"])
+    sequential = [name for name in baselines() if baseline_facts(name)["sequential"]]
+    parser.add_argument("--baselines", nargs="+", default=sequential)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)

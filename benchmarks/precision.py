@@ -8,7 +8,7 @@
 Each baseline is rendered with `scaffold new DIR --defaults --no-git --data baseline=B`
 under a temporary SCAFFOLD_HOME and imported from its src/ folder (no install).
 
-Speed: the project's own model (`train.make_model`, default config), loss, Adam with the
+Speed: the project's own model (`runs.make_model`, default config), loss, Adam with the
 configured lr and grad_clip, the default batch size and the default data's real shape,
 stepped through the project's `precision.Precision` exactly as its loop does (autocast
 forward and loss, `backward_step`). Variants: fp32, fp32 + channels_last, bf16, bf16 +
@@ -74,7 +74,9 @@ def render(baseline: str, where: Path) -> tuple[Path, str]:
 
 
 def load(project: Path, package: str) -> dict[str, ModuleType]:
-    return import_modules(project, package, ("config", "data", "precision", "task", "train"))
+    return import_modules(
+        project, package, ("config", "data", "precision", "task", "train", "runs")
+    )
 
 
 def speed(mods: dict[str, ModuleType], steps: int, rounds: int) -> dict[str, Any]:
@@ -82,7 +84,7 @@ def speed(mods: dict[str, ModuleType], steps: int, rounds: int) -> dict[str, Any
     cfg = mods["config"].build()
     torch.manual_seed(0)
     splits = mods["data"].load(cfg.data)
-    base = mods["train"].make_model(cfg, splits)
+    base = mods["runs"].make_model(cfg, splits)
     conv = mods["precision"].has_conv2d(base)
     names = [n for n in VARIANTS if conv or not VARIANTS[n][1]]
     bs, (x, y) = cfg.train.batch_size, splits.train
@@ -92,7 +94,7 @@ def speed(mods: dict[str, ModuleType], steps: int, rounds: int) -> dict[str, Any
     runners = {}
     for name in names:
         mode, channels_last = VARIANTS[name]
-        settings = mods["precision"].PrecisionConfig(mode=mode, channels_last=channels_last)
+        settings = mods["config"].PrecisionConfig(mode=mode, channels_last=channels_last)
         amp = mods["precision"].Precision(settings, torch.device("cpu"))
         model = amp.prepare_model(copy.deepcopy(base)).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)

@@ -44,6 +44,8 @@ from typing import Any
 import torch
 from _common import import_modules, machine_line, markdown_table, meta, new_project
 
+from scaffold.variants import baseline_facts, baselines
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -51,7 +53,7 @@ def render(baseline: str, where: Path) -> dict[str, ModuleType]:
     """Render one project with its default features; import the modules the runs use."""
     package = f"pre_{baseline}"
     folder = new_project(where / package.replace("_", "-"), where / "home", f"baseline={baseline}")
-    return import_modules(folder, package, ("train", "config", "data", "precompute"))
+    return import_modules(folder, package, ("train", "config", "data", "precompute", "runs"))
 
 
 def build(mods: dict[str, ModuleType], runs: Path, *overrides: str) -> Any:
@@ -96,7 +98,7 @@ def measure(baseline: str, args: argparse.Namespace, where: Path) -> dict[str, A
     base_cfg = build(mods, runs, f"train.epochs={args.base_epochs}", "train.run_name=base")
     base = timed_run(mods, base_cfg)
     splits = mods["data"].load(base_cfg.data)
-    model = mods["train"].make_model(base_cfg, splits)
+    model = mods["runs"].make_model(base_cfg, splits)
     layers = {"all but the classifier": len(model) - 1, "half": len(model) // 2}
     out: dict[str, Any] = {"base": base, "layers": len(model), "settings": {}}
     for label, n in layers.items():
@@ -159,7 +161,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baselines", nargs="+", default=["cnn", "resnet_dw"])
+    sequential = [name for name in baselines() if baseline_facts(name)["sequential"]]
+    parser.add_argument("--baselines", nargs="+", default=sequential)
     parser.add_argument("--base-epochs", type=int, default=5, help="epochs of the base run")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of each precompute run")
     parser.add_argument("--rounds", type=int, default=4, help="runs of each setting")

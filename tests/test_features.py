@@ -30,11 +30,11 @@ TRACES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "precision": (
         ["src/demo/precision.py", "tests/test_precision.py"],
-        ["autocast(", "GradScaler", "Precision", "[precision]", "export"],
+        ["autocast(", "GradScaler", "Precision(", "[precision]"],
     ),
     "sgdr": (
-        ["src/demo/sgdr.py", "src/demo/ensemble.py", "tests/test_sgdr.py"],
-        ["sgdr", "snapshot-", "ensemble"],
+        ["src/demo/snapshots.py", "src/demo/ensemble.py", "tests/test_ensemble.py"],
+        ["Snapshots", "snapshot-", "ensemble", "[snapshots]"],
     ),
     "dsd": (["src/demo/dsd.py", "tests/test_dsd.py"], ["dsd", "Dense-Sparse-Dense"]),
     "switch": (

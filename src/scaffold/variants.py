@@ -44,6 +44,18 @@ def choices(question: str) -> list[str]:
     return [str(c) for c in (spec.values() if isinstance(spec, dict) else spec)]
 
 
+def baselines() -> list[str]:
+    """The built-in baselines: the `baseline` choices (each a folder of template/_baselines)."""
+    return choices("baseline")
+
+
+def baseline_facts(name: str, root: Path | None = None) -> dict[str, Any]:
+    """The facts of baseline `name`: template/_baselines/<name>/baseline.yml."""
+    path = (root or template_root()) / "template" / "_baselines" / name / "baseline.yml"
+    facts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return facts if isinstance(facts, dict) else {}
+
+
 def variants() -> list[Variant]:
     """Every baseline minimal and full, then each feature alone on the first baseline."""
     features = tuple(choices("features"))

@@ -6,6 +6,8 @@ your own data instead (see data.py): a .npz file or a folder of class sub-folder
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sklearn.datasets import load_digits
 
@@ -19,6 +21,6 @@ def load_default() -> dict[str, np.ndarray | list[str]]:
     return {"x": x, "y": digits.target.astype(np.int64), "classes": [str(c) for c in range(10)]}
 
 
-def plot_samples(x: np.ndarray, y: np.ndarray, classes: list[str], path: str) -> None:
+def plot_samples(x: np.ndarray, y: np.ndarray, classes: list[str], path: Path) -> None:
     """A grid of sample images with their labels."""
     plots.image_grid(x, [classes[int(label)] for label in y], path)

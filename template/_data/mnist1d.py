@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import random
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -48,7 +50,7 @@ def load_default() -> dict[str, np.ndarray | list[str]]:
 
 
 def plot_samples(
-    x: np.ndarray, y: np.ndarray, classes: list[str], path: str, per_class: int = 3
+    x: np.ndarray, y: np.ndarray, classes: list[str], path: Path, per_class: int = 3
 ) -> None:
     """Small line plots: one column per class (the first 10), a few of its sequences below."""
     shown = classes[:10]

@@ -69,7 +69,7 @@ def ensemble_metrics(
     point different ways cancel out. Both metrics are exact per-sample means, as in
     batch_sums, so a single model with weight 1 scores what metrics.evaluate gives it.
     """
-    mean = sum(w * out.double() for out, w in zip(outputs, weights, strict=True))
+    mean = torch.stack([w * out.double() for out, w in zip(outputs, weights, strict=True)]).sum(0)
     loss = F.mse_loss(mean, target.double())
     return {"loss": loss.item(), METRIC: psnr(mean, target).double().mean().item()}
 

@@ -59,7 +59,8 @@ class Augmenter(NoAugment):
         return {"rng": self.gen.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.gen.set_state(state["rng"].cpu())
+        if "rng" in state:  # absent when the run trained without augmentation until now
+            self.gen.set_state(state["rng"].cpu())
 
 
 def _draw(n: int, high: int, gen: torch.Generator, x: torch.Tensor) -> torch.Tensor:

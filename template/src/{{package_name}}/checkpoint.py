@@ -46,6 +46,8 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
         raise DataError(f"{path} is not a checkpoint written by this project.")
     if "techniques" not in state and "optimizer" in state:  # the older layout
         state["techniques"] = {k: state.pop(k) for k in _OLD_TOP_LEVEL if k in state}
+        if "augment_rng" in state:
+            state["augment"] = {"rng": state.pop("augment_rng")}
     return state
 
 

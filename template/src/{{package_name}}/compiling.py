@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from typing import cast
 
 import torch
 from torch import nn
@@ -33,4 +34,4 @@ def maybe_compile(model: nn.Module, cfg: CompileConfig, example: torch.Tensor) -
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"torch.compile failed ({reason}); training the eager model.", file=sys.stderr)
         return model
-    return torch.compile(model, backend=cfg.backend, mode=mode)
+    return cast(nn.Module, torch.compile(model, backend=cfg.backend, mode=mode))

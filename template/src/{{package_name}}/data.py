@@ -44,10 +44,11 @@ class Splits:
     def to(self, device: torch.device) -> Splits:
         """Small data lives on the training device: no per-batch host-to-device copy."""
 
-        def move(pair: Pair | None) -> Pair | None:
-            return None if pair is None else (pair[0].to(device), pair[1].to(device))
+        def move(pair: Pair) -> Pair:
+            return pair[0].to(device), pair[1].to(device)
 
-        return Splits(move(self.train), move(self.valid), move(self.test), self.classes)
+        valid = None if self.valid is None else move(self.valid)
+        return Splits(move(self.train), valid, move(self.test), self.classes)
 
 
 def load_npz(path: Path) -> dict[str, Any]:

@@ -13,6 +13,9 @@ class Normalize(nn.Module):
     Keeping the statistics in the model makes every checkpoint self-contained.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(0.0))

@@ -129,7 +129,7 @@ class Precision(FullPrecision):
     def prepare_model(self, model: nn.Module) -> nn.Module:
         """The model in channels_last when that is on and it has 2-D convolutions."""
         if self.channels_last and has_conv2d(model):
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             self.converted = True
         return model
 

@@ -33,6 +33,7 @@ import os
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ from .errors import ConfigError, DataError
 class Frozen(nn.Sequential):
     """Layers that do not learn: always in eval mode, parameters without gradients."""
 
-    def __init__(self, *args: nn.Module | OrderedDict[str, nn.Module]) -> None:
+    def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.requires_grad_(False)
         self.eval()
@@ -97,7 +98,7 @@ def split(model: nn.Module, cfg: PrecomputeConfig) -> tuple[Frozen, nn.Sequentia
     # The head's input is the cache itself (a view of it in `evaluate`): an in-place first
     # layer, such as ReLU(inplace=True), would write into it.
     if getattr(head[0], "inplace", False):
-        head[0].inplace = False
+        setattr(head[0], "inplace", False)  # noqa: B010 (the attribute is not typed)
     return frozen, head
 
 
@@ -142,29 +143,26 @@ def cache(
     frozen.eval()  # a Frozen is always in eval mode; a plain Sequential is put there
     if len(x) == 0:
         raise DataError("Cannot pre-compute activations of an empty split.")
-    out: torch.Tensor | np.ndarray | None = None
+    first = frozen(x[:batch_size])  # the first batch tells the output's shape and type
+    shape = (len(x), *first.shape[1:])
+    if path is None:
+        out = torch.empty(shape, dtype=first.dtype, device=first.device)
+        for start in range(0, len(x), batch_size):
+            part = first if start == 0 else frozen(x[start : start + batch_size])
+            out[start : start + len(part)] = part
+        return out
     tmp = ""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        os.close(fd)
+        kind = torch.empty(0, dtype=first.dtype).numpy().dtype
+        mapped = np.lib.format.open_memmap(tmp, mode="w+", dtype=kind, shape=shape)
         for start in range(0, len(x), batch_size):
-            part = frozen(x[start : start + batch_size])
-            if out is None:  # the first batch tells the output's shape and type
-                shape = (len(x), *part.shape[1:])
-                if path is None:
-                    out = torch.empty(shape, dtype=part.dtype, device=part.device)
-                else:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-                    os.close(fd)
-                    kind = torch.empty(0, dtype=part.dtype).numpy().dtype
-                    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=kind, shape=shape)
-            if isinstance(out, torch.Tensor):
-                out[start : start + len(part)] = part
-            else:
-                out[start : start + len(part)] = part.cpu().numpy()
-        if isinstance(out, torch.Tensor):
-            return out
-        out.flush()
-        del out  # close the map before the rename
+            part = first if start == 0 else frozen(x[start : start + batch_size])
+            mapped[start : start + len(part)] = part.cpu().numpy()
+        mapped.flush()
+        del mapped  # close the map before the rename
         os.replace(tmp, path)
     except BaseException:
         if tmp:
