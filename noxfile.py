@@ -34,6 +34,9 @@ SCAFFOLD_HOME = {"SCAFFOLD_HOME": str(ROOT / ".nox" / "scaffold-home")}
 # Two threads on a busy two-core machine made a tiny training step 400x slower.
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 VARIANTS = {v.name: v for v in variants()}
+# One mypy cache for every rendered variant: torch's types are checked once (about a
+# minute), not once per variant; the projects' own modules differ by package name.
+MYPY_CACHE = {"MYPY_CACHE_DIR": str(ROOT / ".nox" / "mypy-cache")}
 
 
 @nox.session
@@ -84,6 +87,7 @@ def variant(session: nox.Session, name: str) -> None:
         session.chdir(project)
         session.run("ruff", "check", ".")
         session.run("ruff", "format", "--check", ".")
+        session.run("mypy", "src", env=MYPY_CACHE)  # the project's own lint runs mypy too
         # torchrun tests (about half a minute) run in the full variants: each baseline, every
         # technique on. Fewer launches also mean fewer chances of a rare gloo crash at process
         # exit seen on this loaded 2-core machine (see README, Known issues).

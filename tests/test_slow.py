@@ -65,7 +65,7 @@ def _set_version(tree: Path, version: str) -> None:
 def _wheel(tree: Path, out: Path) -> Path:
     _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
          "-w", out, tree, cwd=out.parent)  # fmt: skip
-    return next(out.glob("scaffold-*.whl"))
+    return next(out.glob("*.whl"))
 
 
 def test_update_with_scaffold_installed_from_wheels(tmp_path: Path) -> None:
@@ -171,3 +171,70 @@ def test_base_with_real_checks(
     result = runner.invoke(app, ["update", str(made)])
     assert result.exit_code == 0, result.output
     assert B_LINE in (made / "README.md").read_text()
+
+
+# The last commit of scaffold 0.1.0, the release before the modules of the generated project
+# were rearranged (one loop naming no technique, schedule.py, techniques.py, runs.py, ...).
+PREVIOUS_RELEASE = "7bb98ff"
+
+
+def test_a_project_of_the_previous_release_updates_to_the_new_structure(tmp_path: Path) -> None:
+    # Wheels: scaffold 0.1.0 from its commit, and this tree with its shipped history.
+    old_tree = tmp_path / "tree-old"
+    old_tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", PREVIOUS_RELEASE], capture_output=True, check=False
+    )
+    assert archive.returncode == 0, f"{PREVIOUS_RELEASE} is not in this clone: {archive.stderr}"
+    subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive.stdout, check=True)
+    old_wheel = _wheel(old_tree, tmp_path / "dist-old")
+    new_wheel = _wheel(REPO, tmp_path / "dist-new")
+
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
+    (purelib,) = (venv / "lib").glob("python3*/site-packages")
+    (purelib / "borrowed.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    python, scaffold = venv / "bin" / "python", venv / "bin" / "scaffold"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["SCAFFOLD_HOME"] = str(tmp_path / "home")
+    work = tmp_path / "work"
+    work.mkdir()
+    _run(python, "-m", "pip", "install", "-q", "--no-deps", old_wheel, cwd=work)
+    assert _run(scaffold, "--version", cwd=work).strip() == "scaffold 0.1.0"
+
+    # scaffold 0.1.0: a project with every feature, trained for an epoch with its own code.
+    _run(scaffold, "new", "proj", "--defaults", cwd=work, env=env)
+    project = work / "proj"
+    run_env = {**env, "PYTHONPATH": str(project / "src"), "OMP_NUM_THREADS": "1"}
+    techniques = ["--set", "sgdr.enabled=true", "--set", "sgdr.t0=1", "--set", "switch.mode=plan",
+                  "--set", "switch.at_epoch=1", "--set", "data.subset=64"]  # fmt: skip
+    _run(python, "-m", "proj", "train", "--epochs", "1", "--no-progress", "--run-name", "old",
+         *techniques, cwd=project, env=run_env)  # fmt: skip
+    # The user's edits: the model (the template leaves it alone) and the loop (rewritten).
+    model = project / "src" / "proj" / "model.py"
+    model.write_text(model.read_text().replace("width: int = 64", "width: int = 48"))
+    loop = project / "src" / "proj" / "train.py"
+    loop.write_text(loop.read_text() + "\n# my note on the loop\n")
+    _run("git", "add", "--all", cwd=project)
+    _run("git", "commit", "--quiet", "-m", "my edits", cwd=project)
+
+    # Upgrade scaffold and update the project: the model edit stays, the loop is a conflict.
+    _run(python, "-m", "pip", "uninstall", "-q", "-y", "scaffold", cwd=work)
+    _run(python, "-m", "pip", "install", "-q", "--no-deps", new_wheel, cwd=work)
+    out = _run(scaffold, "update", project, cwd=work, env=env, code=1)
+    assert "conflict  src/proj/train.py" in out, out
+    assert "width: int = 48" in model.read_text()
+    assert "# my note on the loop" in loop.read_text() and "<<<<<<<" in loop.read_text()
+    for new in ("schedule.py", "techniques.py", "lifecycle.py", "runs.py", "errors.py"):
+        assert (project / "src" / "proj" / new).is_file(), new
+    # Resolve as a user who takes the new loop, then use the old run with the new code.
+    _run("git", "checkout", "--theirs", "--", "src/proj/train.py", cwd=project)
+    assert "<<<<<<<" not in loop.read_text()
+    _run("git", "add", "--all", cwd=project)
+    _run("git", "commit", "--quiet", "-m", "Template update", cwd=project)
+    evaluated = _run(python, "-m", "proj", "evaluate", "runs/old", cwd=project, env=run_env)
+    assert '"split": "valid"' in evaluated and '"epoch": 1' in evaluated
+    _run(python, "-m", "proj", "train", "--resume", "runs/old", "--epochs", "2", "--no-progress",
+         cwd=project, env=run_env)  # fmt: skip
+    resumed = yaml.safe_load((project / "runs" / "old" / "summary.json").read_text())
+    assert resumed["epochs"] == 2 and resumed["switch"]["switched"]
