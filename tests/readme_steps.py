@@ -92,17 +92,17 @@ def run_steps(blocks: list[str], cwd: Path, env: dict[str, str], label: str) -> 
     print(f"docs: {label}: running in {cwd}:\n{script}", flush=True)
     done = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, check=False)
     if done.returncode != 0:
-        raise StepsError(f"{label}: the steps exited with code {done.returncode} (output above).")
+        raise StepsError(f"the steps exited with code {done.returncode} (output above).")
 
 
-def check_clean(tree: Path, label: str) -> None:
+def check_clean(tree: Path) -> None:
     """StepsError naming what `git status --porcelain` shows in `tree`, if anything."""
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=tree, capture_output=True, text=True, check=True
     ).stdout.strip()
     if status:
         shown = "; ".join(line.strip() for line in status.splitlines()[:10])
-        raise StepsError(f"{label}: the steps left the git tree dirty: {shown}")
+        raise StepsError(f"the steps left the git tree {tree} dirty: {shown}")
 
 
 @dataclass
@@ -124,7 +124,7 @@ def quick_start(tmp: Path, env: dict[str, str], part: Part) -> None:
     subprocess.run(["git", "checkout", "--quiet", head], cwd=clone, check=True)
     blocks = marked_steps((clone / "README.md").read_text(), "quick-start", "scaffold's README")
     run_steps(blocks, clone, env, part.label)
-    check_clean(clone, part.label)
+    check_clean(clone)
 
 
 def first_run(tmp: Path, env: dict[str, str], readme: Path | None, part: Part) -> None:
@@ -134,9 +134,9 @@ def first_run(tmp: Path, env: dict[str, str], readme: Path | None, part: Part) -
     command = [str(made_by)] if made_by.exists() else [sys.executable, "-m", "scaffold"]
     subprocess.run([*command, "new", str(project), "--defaults"], env=env, check=True)
     source = readme or project / "README.md"
-    where = f"the README of a generated project ({source})"
+    where = str(readme) if readme else "the generated README (template/README.md.jinja)"
     run_steps(marked_steps(source.read_text(), "first-run", where), project, env, part.label)
-    check_clean(project, part.label)
+    check_clean(project)
 
 
 def main(argv: list[str] | None = None) -> int:
