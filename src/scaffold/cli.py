@@ -20,7 +20,7 @@ from rich.table import Table
 
 from scaffold import __version__
 from scaffold.bases import base_overlay, base_version, get_base
-from scaffold.cli_bases import bases_app
+from scaffold.cli_bases import PlainUsage, bases_app
 from scaffold.errors import ScaffoldError
 from scaffold.generate import new_project, parse_data
 from scaffold.report import out, reporting, say
@@ -70,7 +70,7 @@ def main(
     """Generate PyTorch projects that start from a working baseline."""
 
 
-@app.command()
+@app.command(cls=PlainUsage)
 @reporting
 def new(
     path: Annotated[

@@ -14,11 +14,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.table import Table
 
 from scaffold.bases import Base, add_base, get_base, list_bases, remove_base
 from scaffold.report import out, reporting, say
 from scaffold.template import baseline_model_config
+
+
+class PlainUsage(typer.core.TyperCommand):
+    """Usage lines as `NAME` for a required argument (this typer version prints `{NAME}`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
 
 bases_app = typer.Typer(
     help="Working bases: the built-in baselines and your own proven models.",
@@ -68,7 +77,7 @@ def list_command(
     out.print(table)
 
 
-@bases_app.command("show")
+@bases_app.command("show", cls=PlainUsage)
 @reporting
 def show_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="A base's name.", show_default=False)],
@@ -105,7 +114,7 @@ def show_command(
     out.print(f"  folder: {base.folder}", markup=False)
 
 
-@bases_app.command("add")
+@bases_app.command("add", cls=PlainUsage)
 @reporting
 def add_command(
     name: Annotated[
@@ -139,7 +148,7 @@ def add_command(
     out.print(f"Use it: scaffold new my-project --base {base.name}", markup=False)
 
 
-@bases_app.command("remove")
+@bases_app.command("remove", cls=PlainUsage)
 @reporting
 def remove_command(
     name: Annotated[
