@@ -1,7 +1,7 @@
 """Checks of scaffold and of every template variant, run in the active environment.
 
     nox -l                              # list the sessions
-    nox -s lint tests variant update    # everything CI runs (.ci/run, README)
+    nox -s lint tests docs variant update    # everything CI runs (.ci/run, README)
     nox -s "variant(cnn-minimal)"       # one variant
     nox -s demo                         # generate ./demo-project, install it, train it
     nox -s demo -- path/to/project      # the same somewhere else
@@ -26,7 +26,7 @@ from scaffold.names import default_package_name  # noqa: E402
 from scaffold.variants import baseline_facts, baselines, variants  # noqa: E402
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["lint", "tests", "variant", "update"]
+nox.options.sessions = ["lint", "tests", "docs", "variant", "update"]
 
 # Renders use their own scaffold home, so development builds of the template don't add
 # tags to the template repository in the developer's real home.
@@ -53,6 +53,17 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """scaffold's own tests."""
     session.run("pytest", "-q", "tests", *session.posargs, env=ONE_THREAD)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The READMEs' first steps word for word, each leaving a clean git tree.
+
+    tests/readme_steps.py: scaffold's quick start in a fresh clone of HEAD with its own
+    virtual environment, then a generated project's first-run steps in a fresh project.
+    posargs go to the script (`--only project --project-readme FILE`, `--keep`).
+    """
+    session.run("python", "tests/readme_steps.py", *session.posargs, env=ONE_THREAD)
 
 
 @nox.session

@@ -65,7 +65,7 @@ def _set_version(tree: Path, version: str) -> None:
 def _wheel(tree: Path, out: Path) -> Path:
     _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
          "-w", out, tree, cwd=out.parent)  # fmt: skip
-    return next(out.glob("*.whl"))
+    return next(out.glob("scaffold_pytorch-*.whl"))
 
 
 def test_update_with_scaffold_installed_from_wheels(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from scaffold import __version__
 from scaffold.bases import base_overlay, base_version, get_base
-from scaffold.cli_bases import bases_app
+from scaffold.cli_bases import PlainUsage, bases_app
 from scaffold.errors import ScaffoldError
 from scaffold.generate import new_project, parse_data
 from scaffold.report import out, reporting, say
@@ -70,12 +70,13 @@ def main(
     """Generate PyTorch projects that start from a working baseline."""
 
 
-@app.command()
+@app.command(cls=PlainUsage)
 @reporting
 def new(
     path: Annotated[
         Path,
         typer.Argument(
+            metavar="PATH",
             help="Folder to create the project in (missing parent folders are created). "
             "Its name is the default project name.",
             show_default=False,
@@ -94,6 +95,7 @@ def new(
     baseline: Annotated[
         str | None,
         typer.Option(
+            metavar="NAME",
             help=f"The working model to start from; one of: {', '.join(choices('baseline'))}.",
             show_default=False,
         ),
@@ -101,6 +103,7 @@ def new(
     base: Annotated[
         str | None,
         typer.Option(
+            metavar="NAME",
             help="Start from a base: a built-in baseline or one of yours (`scaffold bases list`).",
             show_default=False,
         ),
@@ -178,7 +181,8 @@ def new(
 @reporting
 def update(
     path: Annotated[
-        Path, typer.Argument(help="The project to update (a clean git work tree).")
+        Path,
+        typer.Argument(metavar="PATH", help="The project to update (a clean git work tree)."),
     ] = Path("."),
     to: Annotated[
         str | None,

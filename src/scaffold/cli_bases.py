@@ -14,10 +14,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.table import Table
 
 from scaffold.bases import Base, add_base, get_base, list_bases, remove_base
 from scaffold.report import out, reporting, say
+from scaffold.template import baseline_model_config
+
+
+class PlainUsage(typer.core.TyperCommand):
+    """Usage lines as `NAME` for a required argument (this typer version prints `{NAME}`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
 
 bases_app = typer.Typer(
     help="Working bases: the built-in baselines and your own proven models.",
@@ -42,6 +52,7 @@ def _as_json(base: Base) -> dict[str, Any]:
         "baseline": base.baseline,
         "description": base.description,
         "folder": str(base.folder) if base.folder else None,
+        **({"model_config": baseline_model_config(base.name)} if base.builtin else {}),
         **({"meta": base.meta} if base.meta else {}),
     }
 
@@ -66,10 +77,10 @@ def list_command(
     out.print(table)
 
 
-@bases_app.command("show")
+@bases_app.command("show", cls=PlainUsage)
 @reporting
 def show_command(
-    name: Annotated[str, typer.Argument(help="A base's name.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A base's name.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one base: where it came from, its model config and its check results."""
@@ -80,6 +91,8 @@ def show_command(
     out.print(f"[bold]{base.name}[/bold] ({'built-in baseline' if base.builtin else 'your base'})")
     out.print(f"  baseline: {base.baseline}: {base.description}", markup=False)
     if base.builtin:
+        config = json.dumps(baseline_model_config(base.name))
+        out.print(f"  model config (the template's default): {config}", markup=False)
         out.print(f"  checks: {_checks_line(base)}", markup=False)
         return
     meta = base.meta
@@ -101,14 +114,17 @@ def show_command(
     out.print(f"  folder: {base.folder}", markup=False)
 
 
-@bases_app.command("add")
+@bases_app.command("add", cls=PlainUsage)
 @reporting
 def add_command(
-    name: Annotated[str, typer.Argument(help="Name for the new base.", show_default=False)],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Name for the new base.", show_default=False)
+    ],
     project: Annotated[
         Path,
         typer.Option(
             "--from",
+            metavar="PROJECT",
             help="A project made by `scaffold new` that you worked on.",
             show_default=False,
         ),
@@ -119,6 +135,7 @@ def add_command(
     python: Annotated[
         str,
         typer.Option(
+            metavar="PATH",
             help="Python that has the project's dependencies (torch, ...).",
             show_default="the Python running scaffold",
         ),
@@ -131,10 +148,12 @@ def add_command(
     out.print(f"Use it: scaffold new my-project --base {base.name}", markup=False)
 
 
-@bases_app.command("remove")
+@bases_app.command("remove", cls=PlainUsage)
 @reporting
 def remove_command(
-    name: Annotated[str, typer.Argument(help="The base to delete.", show_default=False)],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The base to delete.", show_default=False)
+    ],
 ) -> None:
     """Delete one of your bases (projects made from it keep their files)."""
     folder = remove_base(name)
