@@ -30,7 +30,7 @@ TRACES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "precision": (
         ["src/demo/precision.py", "tests/test_precision.py"],
-        ["torch.autocast", "GradScaler", "Precision(", "[precision]"],
+        ["torch.autocast", "GradScaler", " Precision(", "[precision]"],
     ),
     "sgdr": (
         ["src/demo/snapshots.py", "src/demo/ensemble.py", "tests/test_ensemble.py"],

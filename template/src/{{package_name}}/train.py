@@ -5,9 +5,9 @@ Run: `python -m <package> train`; `--help` lists the options (`--config FILE`,
 metrics.csv, curves.png, checkpoints/{last,best}.pt and summary.json. Under torchrun the
 same loop runs in every process (see distributed.py); process 0 writes.
 
-The loop names no technique. It calls the between-step techniques (techniques.py: DSD,
-snapshots, the optimizer switch, TensorBoard ...) at three points: epoch start, after
-each optimizer step, epoch end (lifecycle.py). The techniques that change how a step runs
+The loop names no technique. It calls the between-step techniques (the list that
+techniques.py builds from the config) at three points: epoch start, after each optimizer
+step, epoch end (lifecycle.py). The techniques that change how a step runs
 are explicit wrappers you can see below, plain when off: `augment` (each training batch),
 `amp` (autocast, loss scaling, memory format), `forward` (DDP and torch.compile) and the
 frozen first layers (`techniques.frozen_layers`, set up before the loop). The learning
