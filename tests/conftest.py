@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import reliability
 from template_versions import make_version_b, snapshot
 
 from scaffold import source
@@ -77,3 +78,13 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[Packaged], None]:
         monkeypatch.setattr(source, "packaged", lambda: release)
 
     return use
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a complete, passing run of the fast suite, write the reliability counts."""
+    config = session.config
+    tests = Path(__file__).resolve().parent
+    args = [Path(a.split("::")[0]).resolve() for a in config.args]
+    complete = all(a == tests for a in args) and not config.option.keyword
+    if complete and exitstatus == 0 and config.option.markexpr == "not slow":
+        reliability.write()
