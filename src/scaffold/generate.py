@@ -25,7 +25,9 @@ from copier.errors import CopierError, InteractiveSessionError, UnsafeTemplateEr
 from scaffold import __version__
 from scaffold.errors import ScaffoldError
 from scaffold.git import git, git_available
+from scaffold.lock import destination_lock
 from scaffold.names import default_package_name, package_name_problem, project_name_problem
+from scaffold.overwrite import move_files
 from scaffold.source import ensure_template_repo, has_tag
 from scaffold.template import template_root
 from scaffold.variants import choices, questions
@@ -119,7 +121,7 @@ def new_project(
     first commit. `say` gets progress.
     Raises ScaffoldError, leaving the file system as it was, when anything fails.
     """
-    dest = Path(os.path.abspath(os.fspath(dest)))
+    dest = _absolute(dest)
     data = dict(data or {})
     user_defaults = {"project_name": dest.name}
     if template is None:
@@ -127,18 +129,43 @@ def new_project(
             data.setdefault("project_name", dest.name)
             data.setdefault("package_name", default_package_name(str(data["project_name"])))
         check_answers(data)
-    _check_destination(dest, overwrite)
+    with destination_lock(dest, "scaffold new"):
+        _check_destination(dest, overwrite)
+        if git_init:
+            _note_enclosing_repository(dest, say)
+        return _new_project(
+            dest, data, user_defaults, defaults, template, trust, version, overlay, git_init, say
+        )
 
+
+def _new_project(
+    dest: Path,
+    data: dict[str, Any],
+    user_defaults: dict[str, Any],
+    defaults: bool,
+    template: str | None,
+    trust: bool,
+    version: str | None,
+    overlay: Overlay | None,
+    git_init: bool,
+    say: Callable[[str], None],
+) -> NewProject:
+    """Render into a staging folder and move it into place; on any failure, or Ctrl-C at
+    any point, remove the staging folder and the parents made for it."""
     # Stage beside a new destination (then one rename), or inside an existing one (then
-    # a copy): either way on the destination's file system, in a folder known writable.
-    created = None if dest.is_dir() else _make_parents(dest.parent)
-    staging = (dest if dest.is_dir() else dest.parent) / f".scaffold-{secrets.token_hex(4)}"
+    # file by file): either way on the destination's file system, in a folder known
+    # writable. Everything from the first mkdir on is inside the try, so that an
+    # interrupt between two statements still cleans up.
+    created = None if dest.is_dir() else _topmost_missing(dest.parent)  # no side effects
+    staging: Path | None = None
     try:
-        staging.mkdir()
-    except OSError as error:
-        _remove(created)
-        raise ScaffoldError(f"Cannot write into {staging.parent}: {error.strerror}.") from error
-    try:
+        if created is not None:
+            _make_parents(dest.parent)
+        staging = (dest if dest.is_dir() else dest.parent) / f".scaffold-{secrets.token_hex(4)}"
+        try:
+            staging.mkdir()
+        except OSError as error:
+            raise ScaffoldError(f"Cannot write into {staging.parent}: {error.strerror}.") from error
         if template is None:
             src, ref = _template_source(say, version)
             say(f"Rendering scaffold {__version__}'s template {ref or src} into {dest}")
@@ -152,12 +179,58 @@ def new_project(
         committed = git_init and _initial_commit(staging, dest, say)
         _move_into_place(staging, dest)
     except BaseException as error:
-        _remove(staging)
-        _remove(created)
+        _cleanup(staging, created)
         if isinstance(error, OSError):
             raise ScaffoldError(f"Cannot write {dest}: {error}.") from error
         raise
     return NewProject(dest, package, ref, committed)
+
+
+def _absolute(dest: str | os.PathLike[str]) -> Path:
+    """`dest` as an absolute path; ScaffoldError for a path no file system can hold."""
+    text = os.fspath(dest)
+    if "\0" in text:
+        raise ScaffoldError("The folder name must not contain a NUL character.")
+    path = Path(os.path.abspath(text))
+    try:
+        limit = os.pathconf(next(p for p in path.parents if p.exists()), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    for part in path.parts:
+        if len(os.fsencode(part)) > limit:
+            raise ScaffoldError(
+                f"The folder name {part[:40]!r}... is longer than the file system allows "
+                f"({limit} bytes)."
+            )
+    return path
+
+
+def _note_enclosing_repository(dest: Path, say: Callable[[str], None]) -> None:
+    """Say so when the new project's own repository will sit inside another one."""
+    if not git_available() or (dest / ".git").exists():
+        return
+    existing = next(p for p in (dest, *dest.parents) if p.is_dir())
+    top = git(existing, "rev-parse", "--show-toplevel", check=False)
+    if top:
+        say(
+            f"{dest} is inside the git repository {top}: the project becomes a nested "
+            "repository there (--no-git avoids it)."
+        )
+
+
+def _cleanup(staging: Path | None, created: Path | None) -> None:
+    """Remove the staging folder and the parents made for it, even when a second Ctrl-C
+    arrives meanwhile (the interrupt is re-raised once both are gone)."""
+    interrupted: KeyboardInterrupt | None = None
+    for path in (staging, created):
+        while True:
+            try:
+                _remove(path)
+                break
+            except KeyboardInterrupt as again:
+                interrupted = again
+    if interrupted is not None:
+        raise interrupted
 
 
 # Questions that scaffold answers itself (`--base`), never the user through --data.
@@ -181,10 +254,14 @@ def _check_destination(dest: Path, overwrite: bool) -> None:
     (os.access here; the mkdir that follows catches what os.access cannot see, such as
     a read-only file system).
     """
-    existing = next(p for p in (dest, *dest.parents) if p.exists() or p.is_symlink())
+    try:
+        existing = next(p for p in (dest, *dest.parents) if p.exists() or p.is_symlink())
+        empty = not existing.is_dir() or existing != dest or not any(dest.iterdir())
+    except OSError as error:
+        raise ScaffoldError(f"Cannot read {dest}: {error.strerror}.") from error
     if not existing.is_dir():
         raise ScaffoldError(f"{existing} exists and is not a folder.")
-    if existing == dest and any(dest.iterdir()) and not overwrite:
+    if not empty and not overwrite:
         raise ScaffoldError(
             f"{dest} is not empty; choose a new folder or pass --overwrite to write over it."
         )
@@ -192,15 +269,18 @@ def _check_destination(dest: Path, overwrite: bool) -> None:
         raise ScaffoldError(f"Cannot write into {existing}: permission denied.")
 
 
-def _make_parents(folder: Path) -> Path | None:
-    """Create `folder` and missing parents; return the topmost one created, if any."""
+def _topmost_missing(folder: Path) -> Path | None:
+    """The topmost of `folder` and its parents that does not exist, if any."""
     missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    return missing[-1] if missing else None
+
+
+def _make_parents(folder: Path) -> None:
+    """Create `folder` and missing parents (the caller removes them on failure)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        _remove(missing[-1] if missing else None)
         raise ScaffoldError(f"Cannot create {folder}: {error.strerror}.") from error
-    return missing[-1] if missing else None
 
 
 def _template_source(say: Callable[[str], None], version: str | None) -> tuple[str, str | None]:
@@ -289,16 +369,16 @@ def _initial_commit(staging: Path, dest: Path, say: Callable[[str], None]) -> bo
 
 
 def _move_into_place(staging: Path, dest: Path) -> None:
-    """Rename a new folder into place; copy into an existing one.
+    """Rename a new folder into place; move the files into an existing one one by one.
 
     An existing folder is kept (not replaced by a rename), so a shell sitting in it, as in
     `mkdir p && cd p && scaffold new .`, stays in a live folder. There, staging is inside
-    `dest`, and copytree copies its entries, not itself.
+    `dest`; see `overwrite.move_files` for how a failure leaves it as it was.
     """
     if not dest.exists():
         staging.rename(dest)
         return
-    shutil.copytree(staging, dest, symlinks=True, dirs_exist_ok=True)
+    move_files(staging, dest)
     shutil.rmtree(staging)
 
 
