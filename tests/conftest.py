@@ -6,6 +6,7 @@ Run: pytest -q tests
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,11 @@ from pathlib import Path
 import pytest
 import reliability
 from template_versions import make_version_b, snapshot
+from typer.testing import CliRunner
 
 from scaffold import source
 from scaffold._release import cut
+from scaffold.cli import app
 from scaffold.source import Packaged
 from scaffold.template import template_root
 
@@ -78,6 +81,48 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[Packaged], None]:
         monkeypatch.setattr(source, "packaged", lambda: release)
 
     return use
+
+
+# ------------------------------------------------------------------ projects to update
+
+AUTHOR = "Ada Lovelace"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="session")
+def made_at_a(tmp_path_factory: pytest.TempPathFactory, versions: Versions) -> Path:
+    """A minimal project made with version A installed, in a home of its own; committed."""
+    tmp = tmp_path_factory.mktemp("made-at-a")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCAFFOLD_HOME", str(tmp / "home-a"))
+        patch.setattr("scaffold.source.packaged", lambda: versions.a)
+        args = ["new", str(tmp / "proj"), "--defaults", "-d", "features=[]"]
+        result = runner.invoke(app, [*args, "-d", f"author={AUTHOR}"])
+    assert result.exit_code == 0, result.output
+    return tmp / "proj"
+
+
+@pytest.fixture
+def project(made_at_a: Path, tmp_path: Path) -> Path:
+    """A copy of the project at A, somewhere else (moved), with its git history."""
+    dest = tmp_path / "moved" / "proj"
+    dest.parent.mkdir()
+    subprocess.run(["git", "clone", "--quiet", str(made_at_a), str(dest)], check=True)
+    return dest
+
+
+@pytest.fixture
+def upgraded(
+    versions: Versions,
+    install: Callable[[Packaged], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """Version B installed, with a new scaffold home (the old one is not here)."""
+    install(versions.b)
+    home = tmp_path / "home-b"
+    monkeypatch.setenv("SCAFFOLD_HOME", str(home))
+    return home
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
