@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scaffold.answers import read_answers
 from scaffold.errors import ScaffoldError
+from scaffold.generate import absolute_path
 from scaffold.git import git_available
 from scaffold.source import ensure_template_repo, template_git
 from scaffold.update import check_versions, project_source
@@ -42,7 +43,7 @@ def check_project(path: str | os.PathLike[str]) -> Drift:
     Raises ScaffoldError for a project that is not scaffold's, or whose version this
     scaffold does not know or is newer than this scaffold's.
     """
-    project = Path(os.path.abspath(os.fspath(path)))
+    project = absolute_path(path)
     answers = read_answers(project)
     if not git_available():
         raise ScaffoldError("scaffold check needs git, which is not installed.")

@@ -62,6 +62,8 @@ def parse_data(pairs: Iterable[str], *, known: bool = True) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise ScaffoldError(f"--data takes KEY=VALUE, not {pair!r}.")
+        if not _is_text(pair):
+            raise ScaffoldError(f"--data {key}=... is not valid UTF-8 text: {pair!r}.")
         if not known:
             data[key] = value
             continue
@@ -74,6 +76,15 @@ def parse_data(pairs: Iterable[str], *, known: bool = True) -> dict[str, Any]:
             value = [] if parsed is None else parsed if isinstance(parsed, list) else [parsed]
         data[key] = value
     return data
+
+
+def _is_text(text: str) -> bool:
+    """Whether `text` can be written as UTF-8 (a command line's undecodable bytes cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_answers(data: dict[str, Any]) -> None:
@@ -121,7 +132,7 @@ def new_project(
     first commit. `say` gets progress.
     Raises ScaffoldError, leaving the file system as it was, when anything fails.
     """
-    dest = _absolute(dest)
+    dest = absolute_path(dest)
     data = dict(data or {})
     user_defaults = {"project_name": dest.name}
     if template is None:
@@ -186,11 +197,14 @@ def _new_project(
     return NewProject(dest, package, ref, committed)
 
 
-def _absolute(dest: str | os.PathLike[str]) -> Path:
-    """`dest` as an absolute path; ScaffoldError for a path no file system can hold."""
+def absolute_path(dest: str | os.PathLike[str]) -> Path:
+    """`dest` as an absolute path; ScaffoldError for a path no file system can hold, and
+    for one that is not text (undecodable bytes), which no message could print."""
     text = os.fspath(dest)
     if "\0" in text:
         raise ScaffoldError("The folder name must not contain a NUL character.")
+    if not _is_text(text):
+        raise ScaffoldError(f"The path {text!r} is not valid UTF-8 text; choose another name.")
     path = Path(os.path.abspath(text))
     try:
         limit = os.pathconf(next(p for p in path.parents if p.exists()), "PC_NAME_MAX")

@@ -60,6 +60,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def fail(message: str) -> None:
     """Print `message` as an error and exit with code 1."""
-    # markup=False: messages quote user input such as "features=[x]".
+    # markup=False: messages quote user input such as "features=[x]"; undecodable bytes
+    # of a command line (lone surrogates) are written as escapes, not as a traceback.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     err.print(f"Error: {message}", style="red", markup=False)
     raise typer.Exit(code=1)

@@ -35,7 +35,7 @@ from packaging.version import InvalidVersion, Version
 from scaffold import source
 from scaffold.answers import ANSWERS, check_recorded, read_answers
 from scaffold.errors import ScaffoldError
-from scaffold.generate import check_answers, copier_failure
+from scaffold.generate import absolute_path, check_answers, copier_failure
 from scaffold.git import git, git_available
 from scaffold.lock import destination_lock
 from scaffold.source import ensure_template_repo, has_tag, is_managed, template_repo, versions
@@ -75,7 +75,7 @@ def update_project(
     (`conflict="inline"`) or `*.rej` files and listed in the result; a dry run writes
     nothing to the project. Raises ScaffoldError when the update cannot start.
     """
-    project = Path(os.path.abspath(os.fspath(path)))
+    project = absolute_path(path)
     with destination_lock(project, "scaffold update"):
         plan = _plan(project, to, data, template, trust, say)
         if plan.up_to_date:
@@ -98,7 +98,7 @@ def diff_project(
 ) -> tuple[Updated, str]:
     """What `update_project` would change in `path`, as (result, unified diff); writes
     nothing to the project (the update runs in a throw-away clone)."""
-    project = Path(os.path.abspath(os.fspath(path)))
+    project = absolute_path(path)
     plan = _plan(project, to, data, template, trust, say)
     if plan.up_to_date:
         return Updated(project, plan.old, plan.old, plan.src, dry_run=True), ""
