@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from scaffold import generate
 from scaffold.cli import app
+from scaffold.errors import ScaffoldError
 
 runner = CliRunner()
 
@@ -118,6 +119,14 @@ def test_copier_failures(
 
     monkeypatch.setattr(generate, "run_copy", fail)
     _refused(workdir, ["new-parent/p", "--defaults"], expected)
+
+
+def test_features_as_text_through_the_library(tmp_path: Path) -> None:
+    # The command line makes a list of `-d features=tensorboard`; a caller may not.
+    with pytest.raises(ScaffoldError, match=r"features takes a list such as \[tensorboard\]"):
+        generate.new_project(tmp_path / "p", {"features": "tensorboard"}, defaults=True)
+    reliability.bad_input("scaffold new refusals")
+    assert not (tmp_path / "p").exists()
 
 
 def test_copier_interrupt_during_questions(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

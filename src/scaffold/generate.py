@@ -93,6 +93,8 @@ def check_answers(data: dict[str, Any]) -> None:
         if key in _SET_BY_SCAFFOLD:
             continue
         _check_key(key)
+        if questions()[key].get("multiselect") and not isinstance(value, list):
+            raise ScaffoldError(f"{key} takes a list such as [tensorboard], not {value!r}.")
         if "choices" in questions()[key]:
             valid = choices(key)
             for item in value if isinstance(value, list) else [value]:
