@@ -21,7 +21,7 @@ import pytest
 import reliability
 from typer.testing import CliRunner
 
-from scaffold import generate, overwrite
+from scaffold import destination, generate, overwrite
 from scaffold.cli import app
 from scaffold.errors import ScaffoldError
 from scaffold.lock import lock_paths
@@ -177,7 +177,8 @@ def _run_interrupted_at(k: int, dest: Path) -> tuple[str, int, str]:
     that scaffold's generate, overwrite and lock modules execute; return (outcome, lines
     counted, where). In-process, without the CLI (typer takes half the time of a run;
     test_refusals checks the CLI's "Cancelled")."""
-    ours = {generate.__file__, overwrite.__file__, sys.modules["scaffold.lock"].__file__}
+    modules = (generate, overwrite, destination, sys.modules["scaffold.lock"])
+    ours = {module.__file__ for module in modules}
     seen, where = 0, ""
 
     def local(frame: Any, event: str, arg: Any) -> Any:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.answers import read_answers
+from scaffold.destination import absolute_path
 from scaffold.errors import ScaffoldError
-from scaffold.generate import absolute_path
 from scaffold.git import git_available
 from scaffold.source import ensure_template_repo, template_git
 from scaffold.update import check_versions, project_source

@@ -5,7 +5,8 @@
 Answers are checked before copier runs, so that a mistake costs one sentence and leaves
 no files. copier renders into a hidden folder on the destination's file system (beside a
 new destination, inside an existing one); only a complete project, with its first git
-commit, is moved into place.
+commit, is moved into place, and a failure or Ctrl-C anywhere removes the hidden folder.
+One scaffold command at a time works on a destination (`scaffold.lock`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ from copier import run_copy
 from copier.errors import CopierError, InteractiveSessionError, UnsafeTemplateError
 
 from scaffold import __version__
+from scaffold.destination import (
+    absolute_path,
+    check_destination,
+    is_text,
+    make_parents,
+    note_enclosing_repository,
+    topmost_missing,
+)
 from scaffold.errors import ScaffoldError
 from scaffold.git import git, git_available
 from scaffold.lock import destination_lock
@@ -62,7 +71,7 @@ def parse_data(pairs: Iterable[str], *, known: bool = True) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise ScaffoldError(f"--data takes KEY=VALUE, not {pair!r}.")
-        if not _is_text(pair):
+        if not is_text(pair):
             raise ScaffoldError(f"--data {key}=... is not valid UTF-8 text: {pair!r}.")
         if not known:
             data[key] = value
@@ -76,15 +85,6 @@ def parse_data(pairs: Iterable[str], *, known: bool = True) -> dict[str, Any]:
             value = [] if parsed is None else parsed if isinstance(parsed, list) else [parsed]
         data[key] = value
     return data
-
-
-def _is_text(text: str) -> bool:
-    """Whether `text` can be written as UTF-8 (a command line's undecodable bytes cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def check_answers(data: dict[str, Any]) -> None:
@@ -143,9 +143,9 @@ def new_project(
             data.setdefault("package_name", default_package_name(str(data["project_name"])))
         check_answers(data)
     with destination_lock(dest, "scaffold new"):
-        _check_destination(dest, overwrite)
+        check_destination(dest, overwrite)
         if git_init:
-            _note_enclosing_repository(dest, say)
+            note_enclosing_repository(dest, say)
         return _new_project(
             dest, data, user_defaults, defaults, template, trust, version, overlay, git_init, say
         )
@@ -169,11 +169,11 @@ def _new_project(
     # file by file): either way on the destination's file system, in a folder known
     # writable. Everything from the first mkdir on is inside the try, so that an
     # interrupt between two statements still cleans up.
-    created = None if dest.is_dir() else _topmost_missing(dest.parent)  # no side effects
+    created = None if dest.is_dir() else topmost_missing(dest.parent)  # no side effects
     staging: Path | None = None
     try:
         if created is not None:
-            _make_parents(dest.parent)
+            make_parents(dest.parent)
         staging = (dest if dest.is_dir() else dest.parent) / f".scaffold-{secrets.token_hex(4)}"
         try:
             staging.mkdir()
@@ -197,41 +197,6 @@ def _new_project(
             raise ScaffoldError(f"Cannot write {dest}: {error}.") from error
         raise
     return NewProject(dest, package, ref, committed)
-
-
-def absolute_path(dest: str | os.PathLike[str]) -> Path:
-    """`dest` as an absolute path; ScaffoldError for a path no file system can hold, and
-    for one that is not text (undecodable bytes), which no message could print."""
-    text = os.fspath(dest)
-    if "\0" in text:
-        raise ScaffoldError("The folder name must not contain a NUL character.")
-    if not _is_text(text):
-        raise ScaffoldError(f"The path {text!r} is not valid UTF-8 text; choose another name.")
-    path = Path(os.path.abspath(text))
-    try:
-        limit = os.pathconf(next(p for p in path.parents if p.exists()), "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    for part in path.parts:
-        if len(os.fsencode(part)) > limit:
-            raise ScaffoldError(
-                f"The folder name {part[:40]!r}... is longer than the file system allows "
-                f"({limit} bytes)."
-            )
-    return path
-
-
-def _note_enclosing_repository(dest: Path, say: Callable[[str], None]) -> None:
-    """Say so when the new project's own repository will sit inside another one."""
-    if not git_available() or (dest / ".git").exists():
-        return
-    existing = next(p for p in (dest, *dest.parents) if p.is_dir())
-    top = git(existing, "rev-parse", "--show-toplevel", check=False)
-    if top:
-        say(
-            f"{dest} is inside the git repository {top}: the project becomes a nested "
-            "repository there (--no-git avoids it)."
-        )
 
 
 def _cleanup(staging: Path | None, created: Path | None) -> None:
@@ -261,42 +226,6 @@ def _check_key(key: str) -> None:
     ]
     if key not in asked:
         raise ScaffoldError(f"Unknown question {key!r}; the questions are: {', '.join(asked)}.")
-
-
-def _check_destination(dest: Path, overwrite: bool) -> None:
-    """Refuse a destination that is a file or a non-empty folder, or that cannot be written.
-
-    An existing destination, or else its nearest existing parent, must be writable
-    (os.access here; the mkdir that follows catches what os.access cannot see, such as
-    a read-only file system).
-    """
-    try:
-        existing = next(p for p in (dest, *dest.parents) if p.exists() or p.is_symlink())
-        empty = not existing.is_dir() or existing != dest or not any(dest.iterdir())
-    except OSError as error:
-        raise ScaffoldError(f"Cannot read {dest}: {error.strerror}.") from error
-    if not existing.is_dir():
-        raise ScaffoldError(f"{existing} exists and is not a folder.")
-    if not empty and not overwrite:
-        raise ScaffoldError(
-            f"{dest} is not empty; choose a new folder or pass --overwrite to write over it."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ScaffoldError(f"Cannot write into {existing}: permission denied.")
-
-
-def _topmost_missing(folder: Path) -> Path | None:
-    """The topmost of `folder` and its parents that does not exist, if any."""
-    missing = [p for p in (folder, *folder.parents) if not p.exists()]
-    return missing[-1] if missing else None
-
-
-def _make_parents(folder: Path) -> None:
-    """Create `folder` and missing parents (the caller removes them on failure)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ScaffoldError(f"Cannot create {folder}: {error.strerror}.") from error
 
 
 def _template_source(say: Callable[[str], None], version: str | None) -> tuple[str, str | None]:

@@ -34,8 +34,9 @@ from packaging.version import InvalidVersion, Version
 
 from scaffold import source
 from scaffold.answers import ANSWERS, check_recorded, read_answers
+from scaffold.destination import absolute_path
 from scaffold.errors import ScaffoldError
-from scaffold.generate import absolute_path, check_answers, copier_failure
+from scaffold.generate import check_answers, copier_failure
 from scaffold.git import git, git_available
 from scaffold.lock import destination_lock
 from scaffold.source import ensure_template_repo, has_tag, is_managed, template_repo, versions
