@@ -95,8 +95,9 @@ def test_new_never_raises(path: str, data: list[str], overwrite: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
         patch.setattr(generate, "run_copy", _fake_render)
         work = Path(tmp)
+        where = _under(work, path)
         reliability.bad_input("random scaffold new (Hypothesis)")
-        _check_new(work, _under(work, path), data, overwrite)
+        _check_new(work, where, data, overwrite)
 
 
 @settings(max_examples=12, **SETTINGS)
@@ -104,5 +105,6 @@ def test_new_never_raises(path: str, data: list[str], overwrite: bool) -> None:
 def test_new_with_copier(name: str, data: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        where = _under(work, name)
         reliability.bad_input("random scaffold new, rendered by copier (Hypothesis)")
-        _check_new(work, _under(work, name), data, overwrite=False)
+        _check_new(work, where, data, overwrite=False)

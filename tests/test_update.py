@@ -50,6 +50,7 @@ def _update(project: Path, *args: str) -> object:
 
 
 def test_update_keeps_edits_and_brings_template_changes(project: Path, upgraded: Path) -> None:
+    reliability.update_scenario()
     readme = project / "README.md"
     lines = readme.read_text().splitlines()
     lines[0] += " (my title)"  # a file the template changes, on other lines
@@ -81,6 +82,7 @@ def test_update_keeps_edits_and_brings_template_changes(project: Path, upgraded:
 
 @pytest.mark.parametrize("style", ["inline", "rej"])
 def test_conflicts_are_listed_and_fail(project: Path, upgraded: Path, style: str) -> None:
+    reliability.update_scenario()
     readme = project / "README.md"
     readme.write_text(readme.read_text().rstrip("\n") + "\n\nMy own last line.\n")
     _commit(project)
@@ -101,6 +103,7 @@ def test_conflicts_are_listed_and_fail(project: Path, upgraded: Path, style: str
 
 
 def test_dry_run_writes_nothing(project: Path, upgraded: Path) -> None:
+    reliability.update_scenario()
     head = _git(project, "rev-parse", "HEAD")
     before = {
         p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts
@@ -118,6 +121,7 @@ def test_dry_run_writes_nothing(project: Path, upgraded: Path) -> None:
 def test_features_are_added_by_answering_again(
     project: Path, versions: Versions, install: Callable[[Packaged], None]
 ) -> None:
+    reliability.update_scenario()
     install(versions.a)  # same version: only the answer changes
     assert not (project / "src" / "proj" / "tb.py").exists()
     result = _update(project, "--data", "features=[tensorboard]")
@@ -130,6 +134,7 @@ def test_features_are_added_by_answering_again(
 def test_already_up_to_date(
     made_at_a: Path, versions: Versions, install: Callable[[Packaged], None], monkeypatch
 ) -> None:
+    reliability.update_scenario()
     install(versions.a)
     monkeypatch.setenv("SCAFFOLD_HOME", str(made_at_a.parent / "home-a"))
     result = _update(made_at_a)
@@ -182,6 +187,8 @@ def test_refusals(
         spoil(project)
     before = _git(project, "status", "--porcelain") if (project / ".git").exists() else None
     result = _update(project, *args)
+    reliability.bad_input("scaffold update refusals")
+    reliability.no_traceback(result)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
@@ -190,6 +197,7 @@ def test_refusals(
 
 
 def test_missing_template_elsewhere_needs_template_option(project: Path, upgraded: Path) -> None:
+    reliability.update_scenario()
     answers = project / ".copier-answers.yml"
     text = re.sub(r"(?m)^_src_path: .*$", "_src_path: /nowhere/fork", answers.read_text())
     answers.write_text(text)
