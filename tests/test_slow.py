@@ -102,7 +102,7 @@ def test_update_with_scaffold_installed_from_wheels(tmp_path: Path) -> None:
 
     _run(python, "-m", "pip", "install", "-q", "--no-deps", wheel_a, cwd=work)
     where = _run(python, "-c", "import scaffold; print(scaffold.__file__)", cwd=work)
-    assert where.startswith(str(venv)), where
+    assert where.startswith(str(tmp_path / "venv")), where
     assert _run(scaffold, "--version", cwd=work).strip() == "scaffold 1.0.0"
 
     # Version A: generate, commit, edit (a file B changes, one it doesn't, a new one).
