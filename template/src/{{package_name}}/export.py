@@ -159,9 +159,9 @@ def _onnx(model: nn.Module, example: torch.Tensor, x: torch.Tensor, run: Path) -
     """The dynamo exporter, else the TorchScript one; outputs of `x` under onnxruntime."""
     import onnxruntime
 
-    names = {"input_names": ["input"], "output_names": ["output"]}
-    batch = {"dynamic_shapes": ({0: torch.export.Dim("batch")},)}
-    axes = {"dynamic_axes": {"input": {0: "batch"}, "output": {0: "batch"}}}
+    names: dict[str, Any] = {"input_names": ["input"], "output_names": ["output"]}
+    batch: dict[str, Any] = {"dynamic_shapes": ({0: torch.export.Dim("batch")},)}
+    axes: dict[str, Any] = {"dynamic_axes": {"input": {0: "batch"}, "output": {0: "batch"}}}
     errors: dict[str, BaseException] = {}
     for exporter, options in (("dynamo", batch), ("torchscript", axes)):
         with tempfile.TemporaryDirectory() as tmp, _quiet():
@@ -291,7 +291,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FORMAT",
         help=f"{_one_of(FORMATS)} (default fp32); onnx needs pip install -e '.[export]'",
     )
-    p.add_argument("--half", dest="format", action="store_const", const="half", help="--format half")
+    p.add_argument(
+        "--half", dest="format", action="store_const", const="half", help="as --format half"
+    )
     p.add_argument(
         "--out",
         type=Path,
