@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import reliability
 import yaml
 from conftest import Versions
 from template_versions import B_LINE, work_on_model
@@ -184,6 +185,8 @@ def test_real_check_of_a_broken_model_fails(worked_on: Path, home: Path, tmp_pat
     [
         (["bases", "add", "cnn", "--from", "{project}"], "'cnn' is a built-in baseline"),
         (["bases", "add", "My Net", "--from", "{project}"], "must start with a lower-case"),
+        (["bases", "add", "net-", "--from", "{project}"], "end with a letter or digit"),
+        (["bases", "add", "n" * 256, "--from", "{project}"], "at most 40 characters"),
         (["bases", "add", "x", "--from", "{empty}"], "is not a project made by `scaffold new`"),
         (["bases", "add", "x", "--from", "{nowhere}"], "is not a project made by `scaffold new`"),
         (["bases", "show", "nope"], "There is no base named 'nope'"),
@@ -205,6 +208,8 @@ def test_refusals(
         "tmp": tmp_path,
     }
     result = runner.invoke(app, [arg.format(**places) for arg in args])
+    reliability.bad_input("scaffold bases refusals")
+    reliability.no_traceback(result)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
@@ -216,3 +221,35 @@ def test_builtin_base_is_a_baseline(home: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
     assert answers["baseline"] == "lstm" and "base" not in answers
+
+
+def test_a_damaged_base_is_marked_and_the_others_listed(home: Path, tmp_path: Path) -> None:
+    good = {"name": "good", "baseline": "cnn", "source": {"path": "/p"}, "checks": {}}
+    for name, text in [
+        ("good", json.dumps(good)),
+        ("broken", '{"name": "broken", '),  # cut short
+        ("listed", "[1, 2]"),  # JSON, but not scaffold's
+        ("binary", "\udcff".encode("utf-8", "surrogateescape")),
+    ]:
+        (home / "bases" / name).mkdir(parents=True)
+        meta = home / "bases" / name / "meta.json"
+        meta.write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = runner.invoke(app, ["bases", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {b["name"]: b for b in json.loads(result.stdout)}
+    assert listed["good"]["baseline"] == "cnn" and "damaged" not in listed["good"]
+    assert {n for n in listed if "damaged" in listed[n]} == {"broken", "listed", "binary"}
+    table = runner.invoke(app, ["bases", "list"], terminal_width=300)
+    assert table.exit_code == 0 and table.stdout.count("DAMAGED") == 3, table.output
+    for name in ("broken", "listed", "binary"):
+        for args in (["bases", "show", name], ["new", str(tmp_path / "p"), "--base", name]):
+            result = runner.invoke(app, args)
+            reliability.bad_input("damaged bases")
+            reliability.no_traceback(result)
+            assert result.exit_code == 1, result.output
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and f"The base {name!r}" in lines[0], result.stderr
+            assert "is damaged" in lines[0] and "scaffold bases remove" in lines[0]
+    assert not (tmp_path / "p").exists()
+    assert runner.invoke(app, ["bases", "remove", "broken"]).exit_code == 0
+    assert not (home / "bases" / "broken").exists()

@@ -26,11 +26,11 @@ TRACES: dict[str, tuple[list[str], list[str]]] = {
     "tensorboard": (["src/demo/tb.py"], ["TensorBoard", "tensorboard"]),
     "augment": (
         ["src/demo/augment.py", "tests/test_augment.py"],
-        ["augment(", "AugmentConfig", "[augment]", "augment."],
+        ["Augmenter", "AugmentConfig", "[augment]", "cfg.augment"],
     ),
     "precision": (
         ["src/demo/precision.py", "tests/test_precision.py"],
-        ["autocast(", "GradScaler", "Precision(", "[precision]"],
+        ["torch.autocast", "GradScaler", " Precision(", "[precision]"],
     ),
     "sgdr": (
         ["src/demo/snapshots.py", "src/demo/ensemble.py", "tests/test_ensemble.py"],

@@ -9,11 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
+import reliability
 from copier.errors import CopierAnswersInterrupt
 from typer.testing import CliRunner
 
 from scaffold import generate
 from scaffold.cli import app
+from scaffold.errors import ScaffoldError
 
 runner = CliRunner()
 
@@ -26,6 +28,8 @@ def _refused(tmp_path: Path, args: list[str], expected: str) -> None:
     """Run `scaffold new ARGS` in tmp_path; assert a one-line refusal that changed nothing."""
     before = _listing(tmp_path)
     result = runner.invoke(app, ["new", *args])
+    reliability.bad_input("scaffold new refusals")
+    reliability.no_traceback(result)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -52,6 +56,16 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (["p", "-d", "project_name=my project"], "The project name 'my project'"),
         (["json", "--defaults"], "would shadow the standard library module 'json'"),
         (["p", "-d", "package_name=My"], "should be lower case"),
+        (["torch", "--defaults"], "installing the project would replace it"),
+        (["p", "--defaults", "-d", "project_name=Copier"], "the package 'copier'"),
+        (["p", "--defaults", "-d", "project_name=PyYAML"], "the package 'pyyaml'"),
+        (["p", "--defaults", "-d", "package_name=yaml"], "shadow the installed package 'yaml'"),
+        (["p", "--defaults", "-d", "package_name=conftest"], "installed package 'conftest'"),
+        (["my-project-", "--defaults"], "end with a letter or digit"),
+        (["my.project.", "--defaults"], "end with a letter or digit"),
+        (["a" * 256, "--defaults"], "is longer than the file system allows"),
+        (["p", "--defaults", "-d", "project_name=" + "a" * 256], "at most 64 characters"),
+        (["a" * 100, "--defaults"], "at most 64 characters, not 100"),
         (["p", "-d", "nope=1"], "Unknown question 'nope'; the questions are: project_name"),
         (["p", "-d", "task=x"], "Unknown question 'task'"),  # derived, never asked
         (["p", "-d", "features"], "--data takes KEY=VALUE"),
@@ -72,11 +86,15 @@ def test_refusal(workdir: Path, args: list[str], expected: str) -> None:
     _refused(workdir, args, expected)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
-def test_parent_not_writable(workdir: Path) -> None:
+def test_parent_not_writable(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     locked = workdir / "locked"
     locked.mkdir()
     locked.chmod(0o555)
+    # root may write into any folder (CI runs as root): there the folder is made to look
+    # read-only to scaffold's permission check, which is what a normal user's chmod does.
+    if os.geteuid() == 0:
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != locked and real(p, mode))
     try:
         _refused(workdir, ["locked/p", "--defaults"], "Cannot write into")
     finally:
@@ -105,6 +123,14 @@ def test_copier_failures(
 
     monkeypatch.setattr(generate, "run_copy", fail)
     _refused(workdir, ["new-parent/p", "--defaults"], expected)
+
+
+def test_features_as_text_through_the_library(tmp_path: Path) -> None:
+    # The command line makes a list of `-d features=tensorboard`; a caller may not.
+    with pytest.raises(ScaffoldError, match=r"features takes a list such as \[tensorboard\]"):
+        generate.new_project(tmp_path / "p", {"features": "tensorboard"}, defaults=True)
+    reliability.bad_input("scaffold new refusals")
+    assert not (tmp_path / "p").exists()
 
 
 def test_copier_interrupt_during_questions(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

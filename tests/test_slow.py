@@ -68,6 +68,23 @@ def _wheel(tree: Path, out: Path) -> Path:
     return next(out.glob("scaffold_pytorch-*.whl"))
 
 
+def _fresh_environment(tmp: Path, home: str) -> tuple[Path, Path, dict[str, str], Path]:
+    """(python, scaffold, env, work folder) of a fresh environment without scaffold.
+
+    It borrows the outer one's dependencies (copier, typer, torch, ...): a path in a .pth
+    file is added, its own .pth files (the editable install of scaffold) are not.
+    """
+    venv = tmp / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp)
+    (purelib,) = (venv / "lib").glob("python3*/site-packages")
+    (purelib / "borrowed.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["SCAFFOLD_HOME"] = str(tmp / home)
+    work = tmp / "work"
+    work.mkdir()
+    return venv / "bin" / "python", venv / "bin" / "scaffold", env, work
+
+
 def test_update_with_scaffold_installed_from_wheels(tmp_path: Path) -> None:
     # Build: wheel A (1.0.0, history v1.0.0), wheel B (2.0.0, history v1.0.0 + v2.0.0).
     tree_a = _source_tree(tmp_path / "tree-a", "1.0.0")
@@ -81,22 +98,11 @@ def test_update_with_scaffold_installed_from_wheels(tmp_path: Path) -> None:
     cut("2.0.0", tree_b, tree_b / "src" / "scaffold" / "_history" / "template.bundle")
     wheel_b = _wheel(tree_b, tmp_path / "dist-b")
 
-    # A fresh environment that borrows the outer one's dependencies (copier, typer, ...),
-    # not scaffold: a path in a .pth file is added, its own .pth files (the editable
-    # install of scaffold) are not.
-    venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
-    (purelib,) = (venv / "lib").glob("python3*/site-packages")
-    (purelib / "borrowed.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    python, scaffold = venv / "bin" / "python", venv / "bin" / "scaffold"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["SCAFFOLD_HOME"] = str(tmp_path / "home-1")
-    work = tmp_path / "work"
-    work.mkdir()
+    python, scaffold, env, work = _fresh_environment(tmp_path, "home-1")
 
     _run(python, "-m", "pip", "install", "-q", "--no-deps", wheel_a, cwd=work)
     where = _run(python, "-c", "import scaffold; print(scaffold.__file__)", cwd=work)
-    assert where.startswith(str(venv)), where
+    assert where.startswith(str(tmp_path / "venv")), where
     assert _run(scaffold, "--version", cwd=work).strip() == "scaffold 1.0.0"
 
     # Version A: generate, commit, edit (a file B changes, one it doesn't, a new one).
@@ -190,15 +196,7 @@ def test_a_project_of_the_previous_release_updates_to_the_new_structure(tmp_path
     old_wheel = _wheel(old_tree, tmp_path / "dist-old")
     new_wheel = _wheel(REPO, tmp_path / "dist-new")
 
-    venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
-    (purelib,) = (venv / "lib").glob("python3*/site-packages")
-    (purelib / "borrowed.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    python, scaffold = venv / "bin" / "python", venv / "bin" / "scaffold"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["SCAFFOLD_HOME"] = str(tmp_path / "home")
-    work = tmp_path / "work"
-    work.mkdir()
+    python, scaffold, env, work = _fresh_environment(tmp_path, "home")
     _run(python, "-m", "pip", "install", "-q", "--no-deps", old_wheel, cwd=work)
     assert _run(scaffold, "--version", cwd=work).strip() == "scaffold 0.1.0"
 

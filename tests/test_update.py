@@ -16,16 +16,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import reliability
 import yaml
-from conftest import Versions
+from conftest import AUTHOR, Versions
+from copier.errors import CopierError
 from template_versions import B_LINE, B_NEW_FILE
 from typer.testing import CliRunner
 
+from scaffold import update
 from scaffold.cli import app
 from scaffold.source import Packaged
 
 runner = CliRunner()
-AUTHOR = "Ada Lovelace"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -38,42 +40,6 @@ def _answers(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
-@pytest.fixture(scope="module")
-def made_at_a(tmp_path_factory: pytest.TempPathFactory, versions: Versions) -> Path:
-    """A minimal project made with version A installed, in a home of its own; committed."""
-    tmp = tmp_path_factory.mktemp("made-at-a")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCAFFOLD_HOME", str(tmp / "home-a"))
-        patch.setattr("scaffold.source.packaged", lambda: versions.a)
-        args = ["new", str(tmp / "proj"), "--defaults", "-d", "features=[]"]
-        result = runner.invoke(app, [*args, "-d", f"author={AUTHOR}"])
-    assert result.exit_code == 0, result.output
-    return tmp / "proj"
-
-
-@pytest.fixture
-def project(made_at_a: Path, tmp_path: Path) -> Path:
-    """A copy of the project at A, somewhere else (moved), with its git history."""
-    dest = tmp_path / "moved" / "proj"
-    dest.parent.mkdir()
-    subprocess.run(["git", "clone", "--quiet", str(made_at_a), str(dest)], check=True)
-    return dest
-
-
-@pytest.fixture
-def upgraded(
-    versions: Versions,
-    install: Callable[[Packaged], None],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Path:
-    """Version B installed, with a new scaffold home (the old one is not here)."""
-    install(versions.b)
-    home = tmp_path / "home-b"
-    monkeypatch.setenv("SCAFFOLD_HOME", str(home))
-    return home
-
-
 def _commit(project: Path, message: str = "my edits") -> None:
     _git(project, "add", "--all")
     _git(project, "commit", "--quiet", "-m", message)
@@ -84,6 +50,7 @@ def _update(project: Path, *args: str) -> object:
 
 
 def test_update_keeps_edits_and_brings_template_changes(project: Path, upgraded: Path) -> None:
+    reliability.update_scenario()
     readme = project / "README.md"
     lines = readme.read_text().splitlines()
     lines[0] += " (my title)"  # a file the template changes, on other lines
@@ -115,6 +82,7 @@ def test_update_keeps_edits_and_brings_template_changes(project: Path, upgraded:
 
 @pytest.mark.parametrize("style", ["inline", "rej"])
 def test_conflicts_are_listed_and_fail(project: Path, upgraded: Path, style: str) -> None:
+    reliability.update_scenario()
     readme = project / "README.md"
     readme.write_text(readme.read_text().rstrip("\n") + "\n\nMy own last line.\n")
     _commit(project)
@@ -135,6 +103,7 @@ def test_conflicts_are_listed_and_fail(project: Path, upgraded: Path, style: str
 
 
 def test_dry_run_writes_nothing(project: Path, upgraded: Path) -> None:
+    reliability.update_scenario()
     head = _git(project, "rev-parse", "HEAD")
     before = {
         p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts
@@ -152,6 +121,7 @@ def test_dry_run_writes_nothing(project: Path, upgraded: Path) -> None:
 def test_features_are_added_by_answering_again(
     project: Path, versions: Versions, install: Callable[[Packaged], None]
 ) -> None:
+    reliability.update_scenario()
     install(versions.a)  # same version: only the answer changes
     assert not (project / "src" / "proj" / "tb.py").exists()
     result = _update(project, "--data", "features=[tensorboard]")
@@ -164,6 +134,7 @@ def test_features_are_added_by_answering_again(
 def test_already_up_to_date(
     made_at_a: Path, versions: Versions, install: Callable[[Packaged], None], monkeypatch
 ) -> None:
+    reliability.update_scenario()
     install(versions.a)
     monkeypatch.setenv("SCAFFOLD_HOME", str(made_at_a.parent / "home-a"))
     result = _update(made_at_a)
@@ -216,6 +187,8 @@ def test_refusals(
         spoil(project)
     before = _git(project, "status", "--porcelain") if (project / ".git").exists() else None
     result = _update(project, *args)
+    reliability.bad_input("scaffold update refusals")
+    reliability.no_traceback(result)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
@@ -224,6 +197,7 @@ def test_refusals(
 
 
 def test_missing_template_elsewhere_needs_template_option(project: Path, upgraded: Path) -> None:
+    reliability.update_scenario()
     answers = project / ".copier-answers.yml"
     text = re.sub(r"(?m)^_src_path: .*$", "_src_path: /nowhere/fork", answers.read_text())
     answers.write_text(text)
@@ -231,3 +205,86 @@ def test_missing_template_elsewhere_needs_template_option(project: Path, upgrade
     result = _update(project)
     assert result.exit_code == 1
     assert "does not exist here; pass --template" in result.stderr
+
+
+@pytest.mark.parametrize("raised", [CopierError("the disk is full"), KeyboardInterrupt()])
+def test_failed_update_of_a_moved_project_leaves_answers_as_they_were(
+    project: Path, upgraded: Path, monkeypatch: pytest.MonkeyPatch, raised: BaseException
+) -> None:
+    answers = project / ".copier-answers.yml"
+    before = answers.read_bytes()
+    assert str(upgraded) not in before.decode()  # moved: _src_path gets rewritten for copier
+
+    def fail(where: Path, **kwargs: object) -> None:
+        assert str(upgraded) in answers.read_text()  # copier sees this machine's template
+        raise raised
+
+    real = update.run_update
+    monkeypatch.setattr(update, "run_update", fail)
+    result = _update(project)
+    reliability.update_scenario()
+    reliability.no_traceback(result)
+    assert result.exit_code == 1
+    assert answers.read_bytes() == before
+    assert _git(project, "status", "--porcelain") == ""
+    assert _git(project, "ls-files", "-v", ".copier-answers.yml").startswith("H ")  # no skip bit
+    monkeypatch.setattr(update, "run_update", real)
+    again = _update(project)
+    assert again.exit_code == 0, again.output  # the next update is not refused
+
+
+def test_dry_run_that_predicts_a_conflict_fails(project: Path, upgraded: Path) -> None:
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().rstrip("\n") + "\n\nMy own last line.\n")
+    _commit(project)
+    head = _git(project, "rev-parse", "HEAD")
+    result = _update(project, "--dry-run")
+    reliability.update_scenario()
+    assert result.exit_code == 1, result.output
+    assert "conflict  README.md" in result.stdout and "nothing was written" in result.stdout
+    assert result.stderr.strip().splitlines() == [
+        "Error: The update would leave conflicts in 1 file; nothing was written."
+    ]
+    assert (
+        _git(project, "status", "--porcelain") == "" and _git(project, "rev-parse", "HEAD") == head
+    )
+
+
+def _not_utf8(project: Path) -> None:
+    answers = project / ".copier-answers.yml"
+    answers.write_bytes(
+        answers.read_bytes().replace(b"Ada Lovelace", "Ada Lövelace".encode("latin-1"))
+    )
+    _commit(project, "saved in latin-1")
+
+
+def _features_as_text(project: Path) -> None:
+    answers = project / ".copier-answers.yml"
+    answers.write_text(re.sub(r"(?m)^features: .*$", "features: tensorboard", answers.read_text()))
+    _commit(project, "features by hand")
+
+
+@pytest.mark.parametrize("command", ["update", "check", "diff"])
+@pytest.mark.parametrize(
+    ("spoil", "expected"),
+    [
+        (_not_utf8, ".copier-answers.yml is not UTF-8 text; restore it with"),
+        (_features_as_text, "features in "),
+    ],
+)
+def test_damaged_answers_give_one_sentence(
+    project: Path, upgraded: Path, command: str, spoil: Callable[[Path], None], expected: str
+) -> None:
+    spoil(project)
+    result = runner.invoke(app, [command, str(project)])
+    reliability.bad_input("damaged answers files")
+    reliability.no_traceback(result)
+    if command == "check" and spoil is _features_as_text:
+        assert result.exit_code == 1  # behind; check reads only the version
+        return
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    if spoil is _features_as_text:
+        assert "must be a YAML list such as [tensorboard], not 'tensorboard'" in lines[0]
+    assert _git(project, "status", "--porcelain") == ""

@@ -38,6 +38,7 @@ from scaffold.checks import Check, run_checks
 from scaffold.errors import ScaffoldError
 from scaffold.generate import Overlay, new_project
 from scaffold.git import git, git_available
+from scaffold.names import base_name_problem
 from scaffold.source import ensure_template_repo, has_tag, scaffold_home
 from scaffold.variants import questions
 
@@ -46,6 +47,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+# The folders `bases list` looks at: the rule of names before `names.base_name_problem`,
+# which is stricter, so that a base kept by an older scaffold is still listed.
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]")
 
@@ -59,6 +62,7 @@ class Base:
     description: str
     meta: dict[str, Any]
     folder: Path | None = None
+    damaged: str = ""  # why its meta.json cannot be read ("" when it can)
 
     @property
     def builtin(self) -> bool:
@@ -84,15 +88,15 @@ def list_bases() -> list[Base]:
     """The built-in baselines, then the user's bases by name."""
     folder = bases_folder()
     mine = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-    return builtin_bases() + [_load(name) for name in mine if _NAME.match(name)]
+    return builtin_bases() + [_load(name) for name in mine if _NAME.fullmatch(name)]
 
 
 def get_base(name: str) -> Base:
-    """The base called `name`; ScaffoldError when there is none."""
+    """The base called `name` (perhaps marked damaged); ScaffoldError when there is none."""
     for base in builtin_bases():
         if base.name == name:
             return base
-    if _NAME.match(name) and (bases_folder() / name / "meta.json").is_file():
+    if _NAME.fullmatch(name) and (bases_folder() / name).is_dir():
         return _load(name)
     raise ScaffoldError(f"There is no base named {name!r}; `scaffold bases list` shows them.")
 
@@ -206,22 +210,33 @@ def base_version(base: Base) -> str | None:
 
 
 def _load(name: str) -> Base:
+    """The user's base `name`; one whose meta.json cannot be read comes back marked damaged."""
     folder = bases_folder() / name
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or not isinstance(meta.get("source", {}), dict):
+            raise ValueError("it is not the JSON object scaffold writes")
     except (OSError, ValueError) as error:
-        raise ScaffoldError(f"The base {name!r} in {folder} is damaged: {error}.") from error
+        why = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return Base(name, "", f"damaged: meta.json: {why}", {}, folder, damaged=why)
     source = meta.get("source", {}).get("path")
     description = f"your {meta.get('baseline', '?')} model from {source}"
     return Base(name, str(meta.get("baseline", "")), description, meta, folder)
 
 
-def _check_name(name: str, replace: bool) -> None:
-    if not _NAME.match(name):
+def usable(base: Base) -> Base:
+    """`base`, or ScaffoldError when it is damaged."""
+    if base.damaged:
         raise ScaffoldError(
-            f"The base name {name!r} must start with a lower-case letter and hold only "
-            "a-z, 0-9, '-' and '_' (at most 40 characters)."
+            f"The base {base.name!r} in {base.folder} is damaged ({base.damaged}); "
+            f"remove it with `scaffold bases remove {base.name}` and add it again."
         )
+    return base
+
+
+def _check_name(name: str, replace: bool) -> None:
+    if problem := base_name_problem(name):
+        raise ScaffoldError(problem)
     if any(base.name == name for base in builtin_bases()):
         raise ScaffoldError(f"{name!r} is a built-in baseline; choose another name.")
     if (bases_folder() / name).exists() and not replace:

@@ -2,6 +2,8 @@
 
 scaffold new my-project --defaults
 scaffold update my-project --dry-run
+scaffold check my-project
+scaffold diff my-project
 scaffold bases list
 scaffold variants --json
 python -m scaffold --help
@@ -19,13 +21,14 @@ import typer
 from rich.table import Table
 
 from scaffold import __version__
-from scaffold.bases import base_overlay, base_version, get_base
+from scaffold.bases import base_overlay, base_version, get_base, usable
 from scaffold.cli_bases import PlainUsage, bases_app
+from scaffold.drift import check_project
 from scaffold.errors import ScaffoldError
 from scaffold.generate import new_project, parse_data
 from scaffold.report import out, reporting, say
 from scaffold.source import ensure_template_repo
-from scaffold.update import Updated, update_project
+from scaffold.update import Updated, diff_project, update_project
 from scaffold.variants import choices, variants
 
 app = typer.Typer(
@@ -128,7 +131,7 @@ def new(
 ) -> None:
     """Create a new project at PATH; asks copier's questions unless --defaults."""
     answers = parse_data(data or [], known=template is None)
-    chosen = get_base(base) if base is not None else None
+    chosen = usable(get_base(base)) if base is not None else None
     if chosen is not None and template is not None:
         raise ScaffoldError("--base works with scaffold's own template only; drop --template.")
     if baseline is not None:
@@ -255,6 +258,12 @@ def _report_update(result: Updated, conflict: ConflictStyle) -> None:
         out.print(f"  [red]conflict[/red]  {name}{hint}")
     if result.dry_run:
         out.print("Dry run: nothing was written.")
+        if result.conflicts:
+            n = len(result.conflicts)
+            raise ScaffoldError(
+                f"The update would leave conflicts in {n} file{'s' if n != 1 else ''}; "
+                "nothing was written."
+            )
         return
     if result.conflicts:
         how = (
@@ -267,6 +276,72 @@ def _report_update(result: Updated, conflict: ConflictStyle) -> None:
             f"The update left conflicts in {n} file{'s' if n != 1 else ''}; {how}, then commit."
         )
     out.print("Review with `git diff`, then commit.", markup=False)
+
+
+@app.command()
+@reporting
+def check(
+    path: Annotated[Path, typer.Argument(help="The project to check.")] = Path("."),
+) -> None:
+    """Exit 0 when PATH is at this scaffold's newest template version, 1 when it is behind.
+
+    When behind, lists the template files that changed between the two versions;
+    `scaffold diff` shows what `scaffold update` would do with them.
+    """
+    drift = check_project(path)
+    if not drift.behind:
+        out.print(
+            f"{drift.path} is at template {drift.current}, the newest of scaffold {__version__}.",
+            markup=False,
+        )
+        return
+    n = len(drift.changed)
+    out.print(
+        f"{drift.path} is at template {drift.current}; the newest is {drift.newest} "
+        f"({n} template file{'s' if n != 1 else ''} changed):",
+        markup=False,
+    )
+    for name in drift.changed:
+        out.print(f"  {name}", markup=False)
+    raise ScaffoldError(
+        f"The project is behind: template {drift.current}, newest {drift.newest}; "
+        "`scaffold diff` shows what `scaffold update` would change."
+    )
+
+
+@app.command()
+@reporting
+def diff(
+    path: Annotated[Path, typer.Argument(help="The project (a clean git work tree).")] = Path("."),
+    to: Annotated[
+        str | None,
+        typer.Option(
+            metavar="VERSION", help="Template version to go to (default: this scaffold's)."
+        ),
+    ] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data", "-d", metavar="KEY=VALUE", help="Change an answer.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Print, as a unified diff, what `scaffold update` would change in PATH; write nothing.
+
+    Exits 1 when the update would leave conflicts (their markers are in the diff).
+    """
+    # No progress lines: standard output is the diff alone, for a pager or `git apply`.
+    result, text = diff_project(path, to=to, data=parse_data(data or []) or None)
+    if not text:
+        out.print(f"{result.path}: `scaffold update` would change nothing.", markup=False)
+    else:
+        typer.echo(text, nl=False)
+    if result.conflicts:
+        n = len(result.conflicts)
+        raise ScaffoldError(
+            f"The update would leave conflicts in {n} file{'s' if n != 1 else ''}: "
+            f"{', '.join(result.conflicts)}."
+        )
 
 
 @app.command(name="variants")

@@ -17,7 +17,7 @@ import typer
 import typer.core
 from rich.table import Table
 
-from scaffold.bases import Base, add_base, get_base, list_bases, remove_base
+from scaffold.bases import Base, add_base, get_base, list_bases, remove_base, usable
 from scaffold.report import out, reporting, say
 from scaffold.template import baseline_model_config
 
@@ -38,6 +38,8 @@ bases_app = typer.Typer(
 def _checks_line(base: Base) -> str:
     if base.builtin:
         return "built-in: rendered and tested by scaffold's CI"
+    if base.damaged:
+        return f"DAMAGED: {base.damaged}"
     checks: dict[str, Any] = base.meta.get("checks", {})
     return "; ".join(
         f"{name} {'passed' if c.get('passed') else 'FAILED'} ({c.get('summary')})"
@@ -54,6 +56,7 @@ def _as_json(base: Base) -> dict[str, Any]:
         "folder": str(base.folder) if base.folder else None,
         **({"model_config": baseline_model_config(base.name)} if base.builtin else {}),
         **({"meta": base.meta} if base.meta else {}),
+        **({"damaged": base.damaged} if base.damaged else {}),
     }
 
 
@@ -71,7 +74,7 @@ def list_command(
     for base in found:
         kind = "built-in" if base.builtin else "yours"
         about = base.description
-        if not base.builtin:
+        if not base.builtin and not base.damaged:
             about = f"from {base.meta.get('source', {}).get('path')}, {base.meta.get('created')}"
         table.add_row(base.name, kind, base.baseline, about, _checks_line(base))
     out.print(table)
@@ -84,7 +87,7 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one base: where it came from, its model config and its check results."""
-    base = get_base(name)
+    base = usable(get_base(name))
     if as_json:
         typer.echo(json.dumps(_as_json(base), indent=2))
         return

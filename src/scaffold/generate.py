@@ -5,7 +5,8 @@
 Answers are checked before copier runs, so that a mistake costs one sentence and leaves
 no files. copier renders into a hidden folder on the destination's file system (beside a
 new destination, inside an existing one); only a complete project, with its first git
-commit, is moved into place.
+commit, is moved into place, and a failure or Ctrl-C anywhere removes the hidden folder.
+One scaffold command at a time works on a destination (`scaffold.lock`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,19 @@ from copier import run_copy
 from copier.errors import CopierError, InteractiveSessionError, UnsafeTemplateError
 
 from scaffold import __version__
+from scaffold.destination import (
+    absolute_path,
+    check_destination,
+    is_text,
+    make_parents,
+    note_enclosing_repository,
+    topmost_missing,
+)
 from scaffold.errors import ScaffoldError
 from scaffold.git import git, git_available
+from scaffold.lock import destination_lock
 from scaffold.names import default_package_name, package_name_problem, project_name_problem
+from scaffold.overwrite import move_files
 from scaffold.source import ensure_template_repo, has_tag
 from scaffold.template import template_root
 from scaffold.variants import choices, questions
@@ -60,6 +71,8 @@ def parse_data(pairs: Iterable[str], *, known: bool = True) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise ScaffoldError(f"--data takes KEY=VALUE, not {pair!r}.")
+        if not is_text(pair):
+            raise ScaffoldError(f"--data {key}=... is not valid UTF-8 text: {pair!r}.")
         if not known:
             data[key] = value
             continue
@@ -80,6 +93,8 @@ def check_answers(data: dict[str, Any]) -> None:
         if key in _SET_BY_SCAFFOLD:
             continue
         _check_key(key)
+        if questions()[key].get("multiselect") and not isinstance(value, list):
+            raise ScaffoldError(f"{key} takes a list such as [tensorboard], not {value!r}.")
         if "choices" in questions()[key]:
             valid = choices(key)
             for item in value if isinstance(value, list) else [value]:
@@ -119,7 +134,7 @@ def new_project(
     first commit. `say` gets progress.
     Raises ScaffoldError, leaving the file system as it was, when anything fails.
     """
-    dest = Path(os.path.abspath(os.fspath(dest)))
+    dest = absolute_path(dest)
     data = dict(data or {})
     user_defaults = {"project_name": dest.name}
     if template is None:
@@ -127,18 +142,43 @@ def new_project(
             data.setdefault("project_name", dest.name)
             data.setdefault("package_name", default_package_name(str(data["project_name"])))
         check_answers(data)
-    _check_destination(dest, overwrite)
+    with destination_lock(dest, "scaffold new"):
+        check_destination(dest, overwrite)
+        if git_init:
+            note_enclosing_repository(dest, say)
+        return _new_project(
+            dest, data, user_defaults, defaults, template, trust, version, overlay, git_init, say
+        )
 
+
+def _new_project(
+    dest: Path,
+    data: dict[str, Any],
+    user_defaults: dict[str, Any],
+    defaults: bool,
+    template: str | None,
+    trust: bool,
+    version: str | None,
+    overlay: Overlay | None,
+    git_init: bool,
+    say: Callable[[str], None],
+) -> NewProject:
+    """Render into a staging folder and move it into place; on any failure, or Ctrl-C at
+    any point, remove the staging folder and the parents made for it."""
     # Stage beside a new destination (then one rename), or inside an existing one (then
-    # a copy): either way on the destination's file system, in a folder known writable.
-    created = None if dest.is_dir() else _make_parents(dest.parent)
-    staging = (dest if dest.is_dir() else dest.parent) / f".scaffold-{secrets.token_hex(4)}"
+    # file by file): either way on the destination's file system, in a folder known
+    # writable. Everything from the first mkdir on is inside the try, so that an
+    # interrupt between two statements still cleans up.
+    created = None if dest.is_dir() else topmost_missing(dest.parent)  # no side effects
+    staging: Path | None = None
     try:
-        staging.mkdir()
-    except OSError as error:
-        _remove(created)
-        raise ScaffoldError(f"Cannot write into {staging.parent}: {error.strerror}.") from error
-    try:
+        if created is not None:
+            make_parents(dest.parent)
+        staging = (dest if dest.is_dir() else dest.parent) / f".scaffold-{secrets.token_hex(4)}"
+        try:
+            staging.mkdir()
+        except OSError as error:
+            raise ScaffoldError(f"Cannot write into {staging.parent}: {error.strerror}.") from error
         if template is None:
             src, ref = _template_source(say, version)
             say(f"Rendering scaffold {__version__}'s template {ref or src} into {dest}")
@@ -152,12 +192,26 @@ def new_project(
         committed = git_init and _initial_commit(staging, dest, say)
         _move_into_place(staging, dest)
     except BaseException as error:
-        _remove(staging)
-        _remove(created)
+        _cleanup(staging, created)
         if isinstance(error, OSError):
             raise ScaffoldError(f"Cannot write {dest}: {error}.") from error
         raise
     return NewProject(dest, package, ref, committed)
+
+
+def _cleanup(staging: Path | None, created: Path | None) -> None:
+    """Remove the staging folder and the parents made for it, even when a second Ctrl-C
+    arrives meanwhile (the interrupt is re-raised once both are gone)."""
+    interrupted: KeyboardInterrupt | None = None
+    for path in (staging, created):
+        while True:
+            try:
+                _remove(path)
+                break
+            except KeyboardInterrupt as again:
+                interrupted = again
+    if interrupted is not None:
+        raise interrupted
 
 
 # Questions that scaffold answers itself (`--base`), never the user through --data.
@@ -172,35 +226,6 @@ def _check_key(key: str) -> None:
     ]
     if key not in asked:
         raise ScaffoldError(f"Unknown question {key!r}; the questions are: {', '.join(asked)}.")
-
-
-def _check_destination(dest: Path, overwrite: bool) -> None:
-    """Refuse a destination that is a file or a non-empty folder, or that cannot be written.
-
-    An existing destination, or else its nearest existing parent, must be writable
-    (os.access here; the mkdir that follows catches what os.access cannot see, such as
-    a read-only file system).
-    """
-    existing = next(p for p in (dest, *dest.parents) if p.exists() or p.is_symlink())
-    if not existing.is_dir():
-        raise ScaffoldError(f"{existing} exists and is not a folder.")
-    if existing == dest and any(dest.iterdir()) and not overwrite:
-        raise ScaffoldError(
-            f"{dest} is not empty; choose a new folder or pass --overwrite to write over it."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ScaffoldError(f"Cannot write into {existing}: permission denied.")
-
-
-def _make_parents(folder: Path) -> Path | None:
-    """Create `folder` and missing parents; return the topmost one created, if any."""
-    missing = [p for p in (folder, *folder.parents) if not p.exists()]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        _remove(missing[-1] if missing else None)
-        raise ScaffoldError(f"Cannot create {folder}: {error.strerror}.") from error
-    return missing[-1] if missing else None
 
 
 def _template_source(say: Callable[[str], None], version: str | None) -> tuple[str, str | None]:
@@ -289,16 +314,16 @@ def _initial_commit(staging: Path, dest: Path, say: Callable[[str], None]) -> bo
 
 
 def _move_into_place(staging: Path, dest: Path) -> None:
-    """Rename a new folder into place; copy into an existing one.
+    """Rename a new folder into place; move the files into an existing one one by one.
 
     An existing folder is kept (not replaced by a rename), so a shell sitting in it, as in
     `mkdir p && cd p && scaffold new .`, stays in a live folder. There, staging is inside
-    `dest`, and copytree copies its entries, not itself.
+    `dest`; see `overwrite.move_files` for how a failure leaves it as it was.
     """
     if not dest.exists():
         staging.rename(dest)
         return
-    shutil.copytree(staging, dest, symlinks=True, dirs_exist_ok=True)
+    move_files(staging, dest)
     shutil.rmtree(staging)
 
 

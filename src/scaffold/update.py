@@ -33,12 +33,14 @@ from copier.errors import CopierError
 from packaging.version import InvalidVersion, Version
 
 from scaffold import source
+from scaffold.answers import ANSWERS, check_recorded, read_answers
+from scaffold.destination import absolute_path
 from scaffold.errors import ScaffoldError
 from scaffold.generate import check_answers, copier_failure
 from scaffold.git import git, git_available
+from scaffold.lock import destination_lock
 from scaffold.source import ensure_template_repo, has_tag, is_managed, template_repo, versions
 
-ANSWERS = ".copier-answers.yml"
 Conflict = Literal["inline", "rej"]
 
 
@@ -74,49 +76,82 @@ def update_project(
     (`conflict="inline"`) or `*.rej` files and listed in the result; a dry run writes
     nothing to the project. Raises ScaffoldError when the update cannot start.
     """
-    project = Path(os.path.abspath(os.fspath(path)))
+    project = absolute_path(path)
+    with destination_lock(project, "scaffold update"):
+        plan = _plan(project, to, data, template, trust, say)
+        if plan.up_to_date:
+            return Updated(project, plan.old, plan.old, plan.src, dry_run=dry_run)
+        if not dry_run:
+            return _update(project, project, plan, data, conflict)
+        with _clone(project) as copy:
+            result = _update(project, copy, plan, data, conflict)
+        return dataclasses.replace(result, dry_run=True)
+
+
+def diff_project(
+    path: str | os.PathLike[str],
+    *,
+    to: str | None = None,
+    data: dict[str, Any] | None = None,
+    template: str | None = None,
+    trust: bool = False,
+    say: Callable[[str], None] = lambda message: None,
+) -> tuple[Updated, str]:
+    """What `update_project` would change in `path`, as (result, unified diff); writes
+    nothing to the project (the update runs in a throw-away clone)."""
+    project = absolute_path(path)
+    plan = _plan(project, to, data, template, trust, say)
+    if plan.up_to_date:
+        return Updated(project, plan.old, plan.old, plan.src, dry_run=True), ""
+    with _clone(project) as copy:
+        result = _update(project, copy, plan, data, "inline")
+        git(copy, "add", "--all", "--", ".")
+        diff = git(copy, "diff", "--cached", "--relative", "--no-color", strip=False)
+    return dataclasses.replace(result, dry_run=True), diff
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where an update comes from and goes to."""
+
+    old: str  # the project's template version
+    src: str  # the template to update from
+    target: str | None  # the version to go to (None: the template's newest)
+    unsafe: bool  # whether copier may run the template's tasks and extensions
+    up_to_date: bool  # nothing to do
+
+
+def _plan(
+    project: Path,
+    to: str | None,
+    data: dict[str, Any] | None,
+    template: str | None,
+    trust: bool,
+    say: Callable[[str], None],
+) -> _Plan:
+    """Check the project and the request; refuse what cannot be updated."""
     answers = _check_project(project)
     old = str(answers["_commit"])
-    src, ours = _source(answers, template)
+    src, ours = project_source(answers, template)
     if ours:
         repo, current = ensure_template_repo()
         src, target = str(repo), _target_tag(repo, to, current)
-        _check_versions(repo, old, target)
+        check_versions(repo, old, target)
+        check_recorded(project, answers)
     else:
         target = to
         say(f"Updating from {src}, which is not scaffold's own template.")
     if ours and data:
         check_answers(data)
     if old == target and not data and src == answers.get("_src_path"):
-        return Updated(project, old, old, src, dry_run=dry_run)
+        return _Plan(old, src, target, False, True)
     say(f"Updating {project} from template {old} to {target or 'its newest version'}")
-    unsafe = ours or trust  # scaffold's own template loads scaffold.jinja
-    if not dry_run:
-        return _update(project, project, src, target, data, unsafe, conflict)
-    with _clone(project) as copy:
-        result = _update(project, copy, src, target, data, unsafe, conflict)
-    return dataclasses.replace(result, dry_run=True)
+    return _Plan(old, src, target, ours or trust, False)  # ours loads scaffold.jinja
 
 
 def _check_project(project: Path) -> dict[str, Any]:
     """Refuse what cannot be updated; return the project's answers."""
-    if not project.is_dir():
-        raise ScaffoldError(f"{project} is not a folder.")
-    try:
-        answers = yaml.safe_load((project / ANSWERS).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScaffoldError(
-            f"{project} has no {ANSWERS}; only projects made by `scaffold new` can be updated."
-        ) from None
-    except (OSError, yaml.YAMLError) as error:
-        raise ScaffoldError(f"Cannot read {project / ANSWERS}: {error}.") from error
-    if not isinstance(answers, dict) or "_src_path" not in answers:
-        raise ScaffoldError(f"{project / ANSWERS} does not name the template (_src_path).")
-    if "_commit" not in answers:
-        raise ScaffoldError(
-            f"{project} records no template version (it was made without git), "
-            "so it cannot be updated."
-        )
+    answers = read_answers(project)
     if not git_available():
         raise ScaffoldError("scaffold update needs git, which is not installed.")
     if not git(project, "rev-parse", "--is-inside-work-tree", check=False):
@@ -133,7 +168,7 @@ def _check_project(project: Path) -> dict[str, Any]:
     return answers
 
 
-def _source(answers: dict[str, Any], template: str | None) -> tuple[str, bool]:
+def project_source(answers: dict[str, Any], template: str | None) -> tuple[str, bool]:
     """The template to update from, and whether it is scaffold's own."""
     mine = template_repo()
     if template is not None:
@@ -165,7 +200,8 @@ def _target_tag(repo: Path, to: str | None, current: str) -> str:
     return tag
 
 
-def _check_versions(repo: Path, old: str, target: str) -> None:
+def check_versions(repo: Path, old: str, target: str) -> None:
+    """Refuse a project version this scaffold lacks, and a downgrade to `target`."""
     if not has_tag(repo, old):
         if "+" in old:  # v0.1.0+1a2b3c4d: a development build, never released
             raise ScaffoldError(
@@ -190,13 +226,12 @@ def _check_versions(repo: Path, old: str, target: str) -> None:
 def _update(
     project: Path,
     where: Path,
-    src: str,
-    target: str | None,
+    plan: _Plan,
     data: dict[str, Any] | None,
-    unsafe: bool,
     conflict: Conflict,
 ) -> Updated:
     """Run copier's update in `where` (the project or a clone of it) and report on it."""
+    src, target, unsafe = plan.src, plan.target, plan.unsafe
     old = str(yaml.safe_load((where / ANSWERS).read_text(encoding="utf-8"))["_commit"])
     rejects_before = set(_rejects(where))
     try:
@@ -232,10 +267,13 @@ def _pointed_at(project: Path, src: str) -> Iterator[None]:
 
     copier's update takes the template from `_src_path` and refuses a dirty project, so
     the rewritten answers file is hidden from `git status` (skip-worktree) until copier
-    has written its own, which then shows as changed, as it should.
+    has written its own, which then shows as changed, as it should. When the update
+    fails, the file gets its old bytes back: the project stays clean, and the next
+    update is not refused as dirty.
     """
     answers_file = project / ANSWERS
-    text = answers_file.read_text(encoding="utf-8")
+    raw = answers_file.read_bytes()
+    text = raw.decode("utf-8")
     answers = yaml.safe_load(text)
     if answers.get("_src_path") == src:
         yield
@@ -250,6 +288,9 @@ def _pointed_at(project: Path, src: str) -> Iterator[None]:
         ]
         answers_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
         yield
+    except BaseException:
+        answers_file.write_bytes(raw)  # a failed update leaves the file as it was
+        raise
     finally:
         git(project, "update-index", "--no-skip-worktree", ANSWERS, check=False)
 

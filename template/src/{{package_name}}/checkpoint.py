@@ -51,6 +51,25 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
     return state
 
 
+def rank(history: list[dict[str, float]], monitor: str, higher_is_better: bool) -> list[int]:
+    """The epochs of `history`, best first by `monitor` (ties: the earlier epoch first)."""
+    sign = -1.0 if higher_is_better else 1.0
+    order = sorted(history, key=lambda row: (sign * row[monitor], row["epoch"]))
+    return [int(row["epoch"]) for row in order]
+
+
+def keep_top(state: dict[str, Any], folder: Path, top: list[int]) -> None:
+    """Keep `top-<epoch>.pt` for the epochs in `top`: write this epoch's state when it is
+    one of them, and only then delete the files of epochs that dropped out (so the k best
+    are on disk at every moment)."""
+    if state["epoch"] in top:
+        save(state, folder / f"top-{state['epoch']}.pt")
+    for path in folder.glob("top-*.pt"):
+        epoch = path.stem.removeprefix("top-")
+        if epoch.isdigit() and int(epoch) not in top:
+            path.unlink(missing_ok=True)
+
+
 def find(run: Path, name: str = "last.pt") -> Path:
     """The checkpoint file of a run folder (or the file itself when given one)."""
     run = Path(run)

@@ -29,6 +29,7 @@ its own device, and DDP averages the gradients, so every process holds the same 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -127,6 +128,14 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         return model
     ids = [device.index] if device.type == "cuda" else None
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def no_sync(model: torch.nn.Module, skip: bool) -> contextlib.AbstractContextManager[Any]:
+    """DDP's `no_sync()` when `skip` (a micro-batch before the last of an accumulated step:
+    its gradients stay local and are averaged with the last one's), else nothing."""
+    if skip and isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        return model.no_sync()
+    return contextlib.nullcontext()
 
 
 def close() -> None:

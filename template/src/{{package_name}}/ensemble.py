@@ -13,6 +13,8 @@ How the snapshots are combined:
   predicted probabilities, so a confident model outweighs two unsure ones, and the loss is
   the cross-entropy of those averaged probabilities; reconstruction averages the outputs
   themselves (`task.ensemble_metrics`);
+  For comparison the report also scores the weight average of the same snapshots (their
+  weights averaged, BatchNorm statistics recomputed), as `average RUN --snapshots` does;
 - later snapshots are usually better (they trained longer), so `weights` can favour them:
   `uniform` (1, 1, 1), `linear` (1, 2, 3) or `geometric` (ratio**k: 1, 2, 4 for ratio 2),
   each normalised to sum to 1.
@@ -35,6 +37,7 @@ from typing import Any, Literal
 import torch
 
 from . import checkpoint, task
+from .averaging import averaged
 from .errors import ConfigError
 from .files import write_json
 from .runs import load_run, load_weights, open_run
@@ -114,10 +117,11 @@ def ensemble(
     inputs, y = opened.pair(split)
     y = y.cpu()
 
-    rows, outputs = [], []
+    rows, outputs, states = [], [], []
     for k, path in found:
         state = checkpoint.load(path, map_location=device)
         load_weights(model, state["model"], path)
+        states.append(state["model"])
         out = predict(model, inputs, cfg.train.batch_size)
         outputs.append(out)
         rows.append(
@@ -130,6 +134,9 @@ def ensemble(
         )
     chosen = weights(len(outputs), scheme, ratio)
     pick = max if task.HIGHER_IS_BETTER else min
+    x_train = opened.splits.train[0]  # the weight average, beside the prediction averages
+    mean = averaged(model, states, x_train, cfg.train.batch_size)
+    weight_average = task.ensemble_metrics([predict(mean, inputs, cfg.train.batch_size)], [1.0], y)
     report = {
         "run": str(run),
         "split": split,
@@ -142,6 +149,7 @@ def ensemble(
         "snapshots": rows,
         "uniform": task.ensemble_metrics(outputs, weights(len(outputs), "uniform"), y),
         "weighted": task.ensemble_metrics(outputs, chosen, y),
+        "weights_averaged": weight_average,
         "best_single": pick(rows, key=lambda row: row[task.METRIC]),
         "reference": task.reference_metrics(inputs.cpu(), y),
     }
@@ -160,6 +168,8 @@ def table(report: dict[str, Any]) -> str:
     lines.append(["uniform", *(f"{report['uniform'][n]:.4f}" for n in names), ""])
     if report["scheme"] != "uniform":
         lines.append([report["scheme"], *(f"{report['weighted'][n]:.4f}" for n in names), ""])
+    averaged_row = report["weights_averaged"]
+    lines.append(["weights averaged", *(f"{averaged_row[n]:.4f}" for n in names), ""])
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     text = []
     for row in [header, *lines]:

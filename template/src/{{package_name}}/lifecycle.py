@@ -97,6 +97,18 @@ class FullPrecision:
     def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate `loss`, adding to the gradients (of earlier micro-batches)."""
+        loss.backward()
+
+    def step(
+        self, optimizer: torch.optim.Optimizer, parameters: Iterable[nn.Parameter], grad_clip: float
+    ) -> None:
+        """Clip the gradients (if grad_clip > 0) and take the optimizer step."""
+        if grad_clip:
+            nn.utils.clip_grad_norm_(parameters, grad_clip)
+        optimizer.step()
+
     def backward_step(
         self,
         loss: torch.Tensor,
@@ -104,12 +116,10 @@ class FullPrecision:
         parameters: Iterable[nn.Parameter],
         grad_clip: float,
     ) -> None:
-        """Clear the old gradients, backpropagate, clip (if grad_clip > 0), step."""
+        """One whole update: clear the old gradients, backpropagate, clip, step."""
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip:
-            nn.utils.clip_grad_norm_(parameters, grad_clip)
-        optimizer.step()
+        self.backward(loss)
+        self.step(optimizer, parameters, grad_clip)
 
     def state_dict(self) -> dict[str, Any]:
         return {}

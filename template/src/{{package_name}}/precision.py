@@ -139,24 +139,19 @@ class Precision(FullPrecision):
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def backward_step(
-        self,
-        loss: torch.Tensor,
-        optimizer: torch.optim.Optimizer,
-        parameters: Iterable[nn.Parameter],
-        grad_clip: float,
-    ) -> None:
-        """Clear the old gradients, backpropagate `loss`, clip (if grad_clip > 0), step.
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate `loss`; with fp16 the loss is scaled first (`GradScaler`)."""
+        self.scaler.scale(loss).backward()  # a disabled scaler returns `loss` itself
 
-        With fp16 the loss is scaled first; the gradients are unscaled before clipping (so
-        the clip applies to the true gradients) and a step with inf/NaN gradients is
-        skipped while the scale shrinks.
-        """
+    def step(
+        self, optimizer: torch.optim.Optimizer, parameters: Iterable[nn.Parameter], grad_clip: float
+    ) -> None:
+        """Clip and step. With fp16 the gradients are unscaled before clipping (so the clip
+        applies to the true gradients) and a step with inf/NaN gradients is skipped while the
+        scale shrinks."""
         if not self.scaler.is_enabled():  # fp32 and bf16: the plain step
-            super().backward_step(loss, optimizer, parameters, grad_clip)
+            super().step(optimizer, parameters, grad_clip)
             return
-        optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
         if grad_clip:
             self.scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(parameters, grad_clip)

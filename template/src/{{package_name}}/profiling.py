@@ -101,7 +101,7 @@ def run(cfg: Config, steps: int, resume: Path | None = None) -> dict[str, Any]:
     """Train as `cfg` says for `steps` optimizer steps under the profiler, then stop."""
     profiler = Profile(steps)  # refuses steps < 1 before a run folder is made
     try:
-        train.run(cfg, resume=resume, extra=[profiler])  # type: ignore[call-arg]  # until the hook
+        train.run(cfg, resume=resume, extra=[profiler])
     except _Done:
         return profiler.written
     if profiler.profiler is not None:

@@ -3,9 +3,10 @@
     run = open_run("runs/my-run")          # config, checkpoint, data, model with its weights
     metrics = evaluate(run.model, *run.pair(), run.cfg.train.batch_size)
 
-`evaluate`, `export`, `ensemble` and `prune` all start here; so does `train --resume`
-(through `load_run`). A checkpoint that does not fit the model (another baseline, a changed
-`model.width`) is refused in one sentence that says which run and what to do.
+Every command on a trained run (`evaluate`, `export`, `average`, ...) starts here, and
+`train --resume` through `load_run`. A checkpoint that does not fit the model (another
+baseline, a changed `model.width`) is refused in one sentence that says which run and
+what to do.
 """
 
 from __future__ import annotations

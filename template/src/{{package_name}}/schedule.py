@@ -16,7 +16,8 @@ at global step s = (epoch - 1) * steps + step (epochs from 1, steps from 0):
   (CosineAnnealingWarmRestarts: cycles of t0 epochs, each t_mult times longer);
 - `warmup` is LinearLR from 1/warmup_steps to 1 over `warmup_epochs` (fractions of an
   epoch count in steps), multiplied in (as ChainedScheduler does): the shape is not delayed;
-- `scales` are set by techniques by name: DSD's re-dense phase divides by its divisor.
+- `scales` are set by techniques by name: DSD's re-dense phase divides by its divisor;
+- `fixed`, when a technique sets it, is the rate from then on (SWA's constant `swa_lr`).
 Everything is a function of the step count, so a resumed run continues on the same curve;
 `base` and `scales` are in `state_dict()`.
 """
@@ -40,9 +41,12 @@ class Schedule:
         onecycle = cfg.schedule.kind == "onecycle" and cfg.schedule.max_lr > 0
         self.base = cfg.schedule.max_lr if onecycle else cfg.optim.lr
         self.scales: dict[str, float] = {}
+        self.fixed: float | None = None
 
     def rate(self, epoch: int, step: int) -> float:
         """The learning rate of step `step` (from 0) of epoch `epoch` (from 1)."""
+        if self.fixed is not None:
+            return self.fixed
         s = (epoch - 1) * self.steps + step
         rate = self.base * self.factor(s)
         for scale in self.scales.values():
@@ -78,11 +82,12 @@ class Schedule:
         return cycle if into == 0 else 0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"base": self.base, "scales": dict(self.scales)}
+        return {"base": self.base, "scales": dict(self.scales), "fixed": self.fixed}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.base = float(state["base"])
         self.scales = {k: float(v) for k, v in state["scales"].items()}
+        self.fixed = state.get("fixed")
 
 
 def cosine(fraction: float, low: float) -> float:

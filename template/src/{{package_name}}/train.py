@@ -5,9 +5,9 @@ Run: `python -m <package> train`; `--help` lists the options (`--config FILE`,
 metrics.csv, curves.png, checkpoints/{last,best}.pt and summary.json. Under torchrun the
 same loop runs in every process (see distributed.py); process 0 writes.
 
-The loop names no technique. It calls the between-step techniques (techniques.py: DSD,
-snapshots, the optimizer switch, TensorBoard ...) at three points: epoch start, after
-each optimizer step, epoch end (lifecycle.py). The techniques that change how a step runs
+The loop names no technique. It calls the between-step techniques (the list that
+techniques.py builds from the config) at three points: epoch start, after each optimizer
+step, epoch end (lifecycle.py). The techniques that change how a step runs
 are explicit wrappers you can see below, plain when off: `augment` (each training batch),
 `amp` (autocast, loss scaling, memory format), `forward` (DDP and torch.compile) and the
 frozen first layers (`techniques.frozen_layers`, set up before the loop). The learning
@@ -17,9 +17,11 @@ rate has one owner, `loop.schedule`, and is set in one line.
 from __future__ import annotations
 
 import csv
+import os
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,19 +57,23 @@ def make_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer
 
 
 def run(
-    cfg: Config, resume: Path | None = None, model: torch.nn.Module | None = None
+    cfg: Config,
+    resume: Path | None = None,
+    model: torch.nn.Module | None = None,
+    extra: Sequence[Technique] = (),
 ) -> dict[str, Any]:
     """Train as `cfg` says and return the summary.
 
     resume: continue that run folder from its last checkpoint.
     model: train this model instead of building one (a pruned model keeps its masks).
+    extra: techniques to call after the configured ones (e.g. the profiler's).
     """
-    s = start(cfg, resume, model)  # everything the loop needs; restored when resuming
+    s = start(cfg, resume, model, extra)  # everything the loop needs; restored on a resume
     loop, chosen, amp, augment = s.loop, s.techniques, s.amp, s.augment
-    (x_train, y_train), bs = s.splits.train, s.batch
+    (x_train, y_train), bs, per_step = s.splits.train, s.batch, s.batch * cfg.train.accumulate
     forward = distributed.wrap(loop.model, s.device)  # the training forward pass (DDP)
     forward = techniques.compiled(forward, cfg, x_train[:bs])
-    monitor = f"valid_{task.METRIC}" if s.splits.valid is not None else f"train_{task.METRIC}"
+    monitor = s.monitor  # the metric that picks the best checkpoint
     bar = tqdm(
         total=(cfg.train.epochs - s.epoch) * loop.steps,
         unit="batch",
@@ -84,21 +90,25 @@ def run(
         order = distributed.order(len(x_train), cfg.train.seed, epoch, loop.group).to(s.device)
         bar.set_description(f"epoch {epoch}/{cfg.train.epochs}")
         for step in range(loop.steps):
-            idx = order[step * bs : (step + 1) * bs]
-            xb, yb = augment(x_train[idx], y_train[idx])
+            idx = order[step * per_step : (step + 1) * per_step]
             rate = loop.schedule.rate(epoch, step)
             set_rate(loop.optimizer, rate)  # the one place where the learning rate is set
 
-            # forward, backward, update
-            with amp.autocast():
-                output = forward(amp.prepare_input(xb))
-                loss = task.loss_fn(output, yb)
-            if cfg.train.nan_guard and not torch.isfinite(loss):
-                raise checks.nonfinite_error(loop.model, xb, epoch, step)
-            amp.backward_step(loss, loop.optimizer, loop.params, cfg.train.grad_clip)
+            # forward and backward, per micro-batch when accumulating; then one update
+            loop.optimizer.zero_grad(set_to_none=True)
+            for start_at in range(0, len(idx), bs):
+                micro = idx[start_at : start_at + bs]
+                xb, yb = augment(x_train[micro], y_train[micro])
+                with amp.autocast(), distributed.no_sync(forward, start_at + bs < len(idx)):
+                    output = forward(amp.prepare_input(xb))
+                    loss = task.loss_fn(output, yb)
+                if cfg.train.nan_guard and not torch.isfinite(loss):
+                    raise checks.nonfinite_error(loop.model, xb, epoch, step)
+                amp.backward(loss * (len(micro) / len(idx)))  # its share of the step's samples
+                sums.add(task.batch_sums(output.float(), yb, loss), len(micro))
+            amp.step(loop.optimizer, loop.params, cfg.train.grad_clip)
             for technique in chosen:
                 technique.after_step(loop, epoch, step)
-            sums.add(task.batch_sums(output.float(), yb, loss), len(idx))
             bar.update()
 
         # epoch metrics: exact per-sample means, then eval passes on held-out data
@@ -133,16 +143,20 @@ class Started:
     augment: NoAugment
     splits: data.Splits
     device: torch.device
-    batch: int  # samples per step and process
+    batch: int  # samples per forward pass and process (a micro-batch when accumulating)
+    monitor: str  # valid_<metric>, or train_<metric> without a valid split
     epoch: int  # the last epoch done (0 for a new run)
     history: list[dict[str, float]]
     best: float | None
 
 
-def start(cfg: Config, resume: Path | None, model: torch.nn.Module | None) -> Started:
+def start(
+    cfg: Config, resume: Path | None, model: torch.nn.Module | None, extra: Sequence[Technique]
+) -> Started:
     """Seed, processes, data on the device, model, optimizer, schedule, techniques; on a
     resume, every state restored from the run's last checkpoint."""
     torch.manual_seed(cfg.train.seed)
+    deterministic(cfg.train.deterministic)
     group, device = distributed.setup(resolve_device(cfg.train.device))  # torchrun: this rank's
     bs = cfg.train.batch_size // group.world
     if bs * group.world != cfg.train.batch_size:
@@ -172,13 +186,14 @@ def start(cfg: Config, resume: Path | None, model: torch.nn.Module | None) -> St
     trained, whole, splits = techniques.frozen_layers(
         cfg, model, splits, run_dir, bool(state), group.main
     )
-    steps = -(-distributed.per_process(len(splits.train[0]), group) // bs)  # ceil, every rank
+    per_step = bs * cfg.train.accumulate  # samples per optimizer step and process
+    steps = -(-distributed.per_process(len(splits.train[0]), group) // per_step)  # ceil
     loop = Loop(
         cfg, trained, whole, make_optimizer(trained, cfg), trainable(trained),
         Schedule(cfg, steps), group, run_dir, steps,
     )  # fmt: skip
     monitor = f"valid_{task.METRIC}" if splits.valid is not None else f"train_{task.METRIC}"
-    chosen = techniques.between_steps(cfg, monitor)
+    chosen = [*techniques.between_steps(cfg, monitor, splits), *extra]
     augment = techniques.augmentation(cfg, device)
     if state:
         for technique in chosen:  # before the optimizer: the switch may replace it
@@ -191,9 +206,23 @@ def start(cfg: Config, resume: Path | None, model: torch.nn.Module | None) -> St
     if group.main:
         cfg.save(run_dir / "config.toml")
     history, best = state.get("history", []), state.get("best")
+    done = state.get("epoch", 0)
     return Started(
-        cfg, loop, chosen, amp, augment, splits, device, bs, state.get("epoch", 0), history, best
+        cfg, loop, chosen, amp, augment, splits, device, bs, monitor, done, history, best
     )
+
+
+def deterministic(on: bool) -> None:
+    """Deterministic algorithms everywhere (`train.deterministic`), or PyTorch's fast defaults.
+
+    On CPUs this run's results are already repeatable; on GPUs some kernels (atomic adds in
+    backward passes, cuDNN's algorithm search) are not, and these switches trade speed
+    for identical runs."""
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = not on
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it
 
 
 def held_out(loop: Loop, splits: data.Splits, cfg: Config) -> dict[str, float]:
@@ -232,7 +261,8 @@ def log(
     """metrics.csv rewritten from the whole history (a resumed run never duplicates rows),
     and the progress bar's figures, or one printed line per epoch without a bar."""
     with files.atomic(run_dir / "metrics.csv", "w") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        columns = list(dict.fromkeys(key for row in history for key in row))  # a column may
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")  # start later (averages)
         writer.writeheader()
         writer.writerows(history)
     bar.set_postfix({k: f"{row[k]:.4f}" for k in ("train_loss", monitor) if k in row})
@@ -262,6 +292,9 @@ def save(s: Started, epoch: int, improved: bool) -> None:
     folder = loop.run_dir / "checkpoints"
     if improved:
         checkpoint.save(state, folder / "best.pt")
+    if s.cfg.checkpoint.keep_best > 1:  # top-<epoch>.pt of the k best epochs
+        ranked = checkpoint.rank(s.history, s.monitor, task.HIGHER_IS_BETTER)
+        checkpoint.keep_top(state, folder, ranked[: s.cfg.checkpoint.keep_best])
     checkpoint.save(state, folder / "last.pt")
 
 
