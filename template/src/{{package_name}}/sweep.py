@@ -303,6 +303,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: dict[str, Any]) ->
         for key, value in params.items():
             set_value(cfg, key, value)
         cfg.train.run_name = f"{study.study_name}-{trial.number:03d}"
+        cfg.track.group = cfg.track.group or study.study_name  # tracked runs carry the sweep
         with heartbeat(study, trial):
             summary = train.run(config.validate(cfg), extra=[report])
     except KeyboardInterrupt:
