@@ -110,7 +110,7 @@ def make_plan(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError(
             "--search samples its own trials: run seeds and grids as a sweep of their own."
         )
-    cfg = config.build(args.config, args.overrides)
+    cfg = config.build([Path(p) for p in args.config], args.overrides)
     grid = parse_grid(args.grid, cfg)
     if args.seeds > 1:
         grid["train.seed"] = list(range(args.seeds))
@@ -157,7 +157,8 @@ def open_study(name: str, url: str, plan: dict[str, Any] | None) -> optuna.Study
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(),
         )
     except Exception as err:  # a bad URL, a missing driver, a server that is not there
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        cause = err.__cause__ or err  # e.g. the database driver that is not installed
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(err).__name__
         raise ConfigError(f"Cannot open the sweep storage {url}: {reason}") from None
     direction = "maximize" if task.HIGHER_IS_BETTER else "minimize"
     # steps are epochs (from 1): the first is never judged, and nothing before 3 finished trials
@@ -355,11 +356,13 @@ def report(study: optuna.Study, plan: dict[str, Any], folder: Path) -> str:
     table = runstable.show(
         runs, True, "md", runstable.METRIC, folder / f"{study.study_name}-runs.png"
     )
+    wrote = [folder / f"{study.study_name}-runs.png"]
     best = best_config(study, plan, done)
     if best is not None:
-        files.write_text(tomli_w.dumps(best), folder / f"{study.study_name}-best.toml")
+        wrote.append(folder / f"{study.study_name}-best.toml")
+        files.write_text(tomli_w.dumps(best), wrote[-1])
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    return f"{table}\n\nTrials: {shown}. Files: {folder / study.study_name}-runs.png, -best.toml"
+    return f"{table}\n\nTrials: {shown}. Wrote {' and '.join(map(str, wrote))}."
 
 
 def best_config(
@@ -420,44 +423,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+REPEATABLE = {  # flag -> (dest, metavar, help); each may be given many times
+    "--grid": ("grid", "KEY=V1,V2", "values to try, e.g. optim.lr=1e-3,3e-3 (cross product)"),
+    "--search": (
+        "search",
+        "KEY=SPACE",
+        "e.g. optim.lr=log:1e-4:1e-1, model.width=16:64, optim.name=adam,sgd",
+    ),
+    "--config": ("config", "FILE", "a TOML config file for every trial"),
+    "--set": ("overrides", "KEY=VALUE", "a config field for every trial, e.g. train.epochs=5"),
+}
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="seeds, a grid or a search as one Optuna study")
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1 of each config")
-    p.add_argument(
-        "--grid",
-        action="append",
-        default=[],
-        metavar="KEY=V1,V2",
-        help="values to try, e.g. optim.lr=1e-3,3e-3 (repeatable: cross product)",
-    )
-    p.add_argument(
-        "--search",
-        action="append",
-        default=[],
-        metavar="KEY=SPACE",
-        help="optim.lr=log:1e-4:1e-1, model.width=16:64 or optim.name=adam,sgd",
-    )
+    for flag, (dest, metavar, text) in REPEATABLE.items():
+        p.add_argument(flag, action="append", default=[], dest=dest, metavar=metavar, help=text)
     p.add_argument("--trials", type=int, default=20, metavar="N", help="trials of a --search")
     p.add_argument("--name", help="the study's name (default: made from the arguments)")
-    p.add_argument(
-        "--storage", metavar="URL", help="SQLAlchemy URL (default sqlite:///runs/sweeps/NAME.db)"
-    )
+    p.add_argument("--storage", metavar="URL", help="default sqlite:///runs/sweeps/NAME.db")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes here")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument(
-        "--config",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="TOML config file for every trial (repeatable)",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="overrides",
-        metavar="KEY=VALUE",
-        help="set a config field for every trial (repeatable)",
-    )
     p.set_defaults(func=cmd_sweep)
