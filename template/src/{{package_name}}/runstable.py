@@ -29,6 +29,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import task  # noqa: E402
 from .errors import ConfigError, DataError  # noqa: E402
@@ -230,6 +231,7 @@ def plot(runs: Sequence[Run], path: Path) -> None:
         if len(curves) > 1:
             ax.fill_between(epochs, mean - std, mean + std, color=f"C{colour}", alpha=0.2)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_ylabel(CURVE)
     ax.grid(alpha=0.3)
     if groups:
