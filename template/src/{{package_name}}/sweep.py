@@ -169,7 +169,8 @@ def open_study(name: str, url: str, plan: dict[str, Any] | None) -> optuna.Study
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, **kind)  # type: ignore[arg-type]
     else:
-        if plan is None:
+        if plan is None:  # a --worker started before its sweep: leave no empty study
+            optuna.delete_study(study_name=name, storage=storage)
             raise ConfigError(f"There is no sweep named {name!r} in {url}.")
         study.set_user_attr("plan", plan)
         enqueue(study, plan)
