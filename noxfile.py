@@ -13,8 +13,10 @@ No session creates a virtual environment: reinstalling torch per session costs a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nox
@@ -111,6 +113,67 @@ def variant(session: nox.Session, name: str) -> None:
         session.run("pytest", "-q", *quick, env=ONE_THREAD)
     finally:
         session.run("python", "-m", "pip", "uninstall", "--quiet", "--yes", name)
+
+
+# The check of `nox -s sweep_postgres`, run inside the generated project: the study holds
+# exactly the requested trials (2 rates x 2 seeds), each finished once, in its own folder.
+CHECK_STUDY = """
+import itertools, sys, optuna
+study = optuna.load_study(study_name="pg", storage=sys.argv[1])
+done = sorted((t.params["optim.lr"], t.params["train.seed"]) for t in study.trials)
+wanted = sorted(itertools.product((1e-3, 3e-3), (0, 1)))
+assert done == wanted, f"trials {done} != {wanted}"
+assert all(t.state.name == "COMPLETE" for t in study.trials), [t.state for t in study.trials]
+assert len({t.user_attrs["run_dir"] for t in study.trials}) == 4
+workers = sorted({t.user_attrs["worker"] for t in study.trials})
+print(f"OK: {len(study.trials)} trials, each once, by workers {workers}")
+"""
+
+
+@nox.session
+def sweep_postgres(session: nox.Session) -> None:
+    """Two sweep workers on one PostgreSQL study: every trial once (not in .ci/run: minutes).
+
+    A throwaway server from the installed Debian binaries (initdb, pg_ctl) in a temporary
+    folder, on a unix socket only; run as `nobody` when this runs as root (initdb refuses
+    root). psycopg2-binary comes with scaffold's dev extra.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="sweep-pg-"))
+    tmp.chmod(0o755)
+    project, data, sock = tmp / "pgsweep", tmp / "data", tmp / "socket"
+    for folder in (data, sock):
+        folder.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(folder, "nobody")
+    as_user = ("runuser", "-u", "nobody", "--") if os.geteuid() == 0 else ()
+    session.run(
+        *("python", "-m", "scaffold", "new", str(project), "--defaults", "--no-git"),
+        env=SCAFFOLD_HOME,
+    )
+    session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(project))
+    session.run(*as_user, "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                silent=True, external=True)  # fmt: skip
+    server = f"-k {sock} -c listen_addresses=''"  # a unix socket, no network port
+    log = data / "server.log"
+    session.run(*as_user, "pg_ctl", "-D", str(data), "-o", server, "-l", str(log), "-w", "start",
+                external=True)  # fmt: skip
+    try:
+        session.run(*as_user, "createdb", "-h", str(sock), "-U", "postgres", "sweep", external=True)
+        url = f"postgresql+psycopg2://postgres@/sweep?host={sock}"
+        session.chdir(project)
+        package = default_package_name(project.name)
+        sets = ["data.subset=256", "train.epochs=2", "model.width=8", "train.progress=false"]
+        session.run(
+            *("python", "-m", package, "sweep", "--name", "pg", "--storage", url, "--jobs", "2"),
+            *("--seeds", "2", "--grid", "optim.lr=1e-3,3e-3"),
+            *(arg for item in sets for arg in ("--set", item)),
+            env=ONE_THREAD,
+        )
+        session.run("python", "-c", CHECK_STUDY, url)
+    finally:
+        session.run(*as_user, "pg_ctl", "-D", str(data), "-m", "fast", "stop", external=True)
+        session.run("python", "-m", "pip", "uninstall", "--quiet", "--yes", project.name)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @nox.session
