@@ -37,7 +37,7 @@ from sklearn.model_selection import train_test_split
 
 from . import dataset, task
 from .config import DataConfig
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
 MIN_SAMPLES = 10  # fewer cannot give train, valid and test a sample each and still train
@@ -286,6 +286,14 @@ def check_sizes(arrays: dict[str, Any], cfg: DataConfig) -> None:
             f"{source} has {total} samples; at least {MIN_SAMPLES} are needed to split them "
             "into train, valid and test."
         )
+    rest = len(x) - (0 if "x_test" in arrays else math.ceil(cfg.test_fraction * len(x)))
+    valid = math.ceil(cfg.valid_fraction * rest)
+    if min(rest - valid, valid) < 1:  # train_test_split would refuse with a traceback
+        raise DataError(
+            f"{source}: data.valid_fraction {cfg.valid_fraction:g} and data.test_fraction "
+            f"{cfg.test_fraction:g} leave {max(rest - valid, 0)} of {total} samples to train "
+            f"on and {valid} to validate: give both at least one."
+        )
     if not task.LABELLED:
         return
     share = cfg.valid_fraction * (1 if "x_test" in arrays else 1 - cfg.test_fraction)
@@ -309,6 +317,8 @@ def check_sizes(arrays: dict[str, Any], cfg: DataConfig) -> None:
 
 def load(cfg: DataConfig, final: bool = False) -> Splits:
     """Train/valid/test tensors for `cfg` (train+valid/test in final mode)."""
+    if not 0 <= cfg.split_seed < 2**32:  # what numpy and scikit-learn take
+        raise ConfigError(f"data.split_seed must lie in [0, 2**32); got {cfg.split_seed}.")
     arrays = task.prepare(load_arrays(cfg), cfg)
     check_sizes(arrays, cfg)
     x, y = arrays["x"], arrays["y"]
