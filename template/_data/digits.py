@@ -13,6 +13,9 @@ from sklearn.datasets import load_digits
 
 from . import plots
 
+# The axes of one sample (channels, height, width); data.py checks your own data by them.
+SAMPLE_AXES = ("C", "H", "W")
+
 
 def load_default() -> dict[str, np.ndarray | list[str]]:
     """Images as float32 (N, 1, 8, 8) in [0, 1], labels as int64; no separate test split."""

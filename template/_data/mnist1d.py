@@ -42,6 +42,10 @@ def _generate() -> dict[str, np.ndarray]:
     }
 
 
+# The axes of one sample (channels, length); data.py checks your own data by them.
+SAMPLE_AXES = ("C", "L")
+
+
 def load_default() -> dict[str, np.ndarray | list[str]]:
     """Sequences as float32 (N, 1, 40), standardised by the authors (mean 0, std 1), labels
     as int64, and the authors' own test split as x_test/y_test."""

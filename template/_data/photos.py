@@ -24,6 +24,9 @@ from sklearn.datasets import load_sample_images
 
 from . import plots
 
+# The axes of one sample (channels, height, width); data.py checks your own data by them.
+SAMPLE_AXES = ("C", "H", "W")
+
 
 def load_default() -> dict[str, list[np.ndarray] | list[str]]:
     """The two photos as float32 (3, H, W) images in [0, 1], for task.prepare to cut up."""

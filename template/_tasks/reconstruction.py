@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from . import plots
 from .config import DataConfig
+from .errors import ConfigError
 
 METRIC = "psnr"  # the metric that picks the best checkpoint and that `overfit` checks
 HIGHER_IS_BETTER = True
@@ -108,6 +109,8 @@ def prepare(arrays: dict[str, Any], cfg: DataConfig) -> dict[str, Any]:
     """
     if "images" not in arrays:
         return arrays  # already (noisy x, clean y) pairs, e.g. from a .npz file
+    if cfg.noise_seed < 0:  # numpy takes no negative seed
+        raise ConfigError(f"data.noise_seed must not be negative; got {cfg.noise_seed}.")
     train, test = [], []
     for image in arrays["images"]:
         if cfg.grayscale and image.shape[0] == 3:

@@ -86,3 +86,9 @@ def test_summary_shows_the_noisy_psnr_beside_the_model_and_a_picture(tiny):
     final = train.run(tiny("train.epochs=1", "train.final=true"))
     saved = json.loads((Path(final["run_dir"]) / "summary.json").read_text())
     assert {"test_psnr", "test_noisy_psnr"} <= set(saved)
+
+
+def test_a_negative_noise_seed_is_one_sentence():
+    # found by test_fuzz.py: numpy's own ValueError, a traceback
+    with pytest.raises(data.ConfigError, match="data.noise_seed must not be negative; got -1"):
+        data.load(DataConfig(noise_seed=-1))

@@ -39,9 +39,14 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
     """Read a checkpoint written by `save`; a damaged file is a DataError naming it."""
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(f"{path} is not a readable checkpoint ({reason}).") from None
+    except FileNotFoundError:
+        raise
+    except pickle.UnpicklingError:  # torch's message is a page on weights_only
+        raise DataError(f"{path} is not a readable checkpoint (not a PyTorch file).") from None
+    except EOFError:
+        raise DataError(f"{path} is not a readable checkpoint (empty or cut short).") from None
+    except (RuntimeError, OSError, zipfile.BadZipFile):  # torch's zip reader: a paragraph
+        raise DataError(f"{path} is not a readable checkpoint (damaged or cut short).") from None
     if not isinstance(state, dict):
         raise DataError(f"{path} is not a checkpoint written by this project.")
     if "techniques" not in state and "optimizer" in state:  # the older layout
@@ -77,6 +82,16 @@ def find(run: Path, name: str = "last.pt") -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}; is {run} a run folder?")
     return path
+
+
+def remove_partial_writes(run: Path) -> list[Path]:
+    """Delete the temporary files that a kill during a write left in a run folder and its
+    checkpoints/ (`files.atomic` names them `.<name>.<random>.tmp`); the files they were
+    to replace are intact. Call it only when no process writes to the run."""
+    found = [p for folder in (run, run / "checkpoints") for p in folder.glob(".*.*.tmp")]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
 
 
 def model_state(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

@@ -10,10 +10,23 @@
 Without a test split one is carved off with `data.test_fraction` and a fixed seed, so the
 test set never changes between runs. The validation split comes from what remains;
 `train.final` trains on train+valid and keeps the test set for the final report.
+
+Your own data is checked before anything trains, and refused in one sentence that says
+what is wrong: arrays of numbers only (no strings or objects), `x` and `y` of one length,
+`x_test` shaped like `x`; labels whole numbers 0..K-1; targets shaped like `x`. Arrays
+without the channel axis, (N, H, W) for images or (N, L) for sequences (the default data's
+sample axes, `dataset.SAMPLE_AXES`), get one of size 1, with a note. At least MIN_SAMPLES
+samples in all, and labelled data at least enough of each class for the valid and test
+splits to get one (7 with the default fractions; the error says how many). In a folder,
+hidden files and folders (`.ipynb_checkpoints`) are skipped, and so are folders without
+images; a file that is not a readable image is named.
 """
 
 from __future__ import annotations
 
+import math
+import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +37,11 @@ from sklearn.model_selection import train_test_split
 
 from . import dataset, task
 from .config import DataConfig
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
+MIN_SAMPLES = 10  # fewer cannot give train, valid and test a sample each and still train
+KINDS = {"U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers"}
 Pair = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -52,48 +67,162 @@ class Splits:
 
 
 def load_npz(path: Path) -> dict[str, Any]:
-    """Arrays `x`, `y` and optionally `x_test`, `y_test` from a .npz file."""
-    with np.load(path) as f:
+    """Arrays `x`, `y` and optionally `x_test`, `y_test` from a .npz file, checked."""
+    try:
+        f = np.load(path)  # allow_pickle=False: object arrays are refused, never unpickled
+    except (OSError, ValueError, EOFError) as err:
+        raise DataError(f"{path} is not a readable .npz file ({_reason(err)}).") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} holds one bare array: save x and y with np.savez(path, x=x, y=y).")
+    with f:
         missing = {"x", "y"} - set(f.files)
         if missing:
             raise DataError(f"{path} lacks the arrays {sorted(missing)} (it has {f.files}).")
-        out: dict[str, Any] = {k: f[k] for k in ("x", "y", "x_test", "y_test") if k in f.files}
-    out["x"] = out["x"].astype(np.float32)
-    if "x_test" in out:
-        out["x_test"] = out["x_test"].astype(np.float32)
-    if not task.LABELLED:  # targets are arrays (e.g. clean images), not classes
-        out.update({k: out[k].astype(np.float32) for k in ("y", "y_test") if k in out})
-        return {**out, "classes": []}
-    labels = np.concatenate([out["y"], out.get("y_test", np.empty(0, np.int64))]).astype(np.int64)
+        out: dict[str, Any] = {}
+        for key in ("x", "y", "x_test", "y_test"):
+            try:
+                out.update({key: f[key]} if key in f.files else {})
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+                reason = _reason(err)
+                if "allow_pickle" in reason:  # never unpickled: loading could run code
+                    reason = "it holds Python objects; save arrays of numbers"
+                raise DataError(f"{path}: the array {key!r} cannot be read ({reason}).") from None
+    return check_arrays(out, str(path))
+
+
+def check_arrays(arrays: dict[str, Any], source: str) -> dict[str, Any]:
+    """Your own arrays as float32 inputs and int64 labels (or float32 targets), or a
+    DataError that says what is wrong with them (see the module's docstring)."""
+    if ("x_test" in arrays) != ("y_test" in arrays):
+        raise DataError(f"{source} has only one of x_test and y_test: give both or neither.")
+    out = {}
+    for key, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            kind = KINDS.get(array.dtype.kind, str(array.dtype))
+            raise DataError(
+                f"{source}: {key} holds {kind}; it must hold numbers (integers or floats)."
+            )
+        image_like = key[0] == "x" or not task.LABELLED  # inputs, and targets of pairs
+        out[key] = _with_channels(array, key, source) if image_like else array
+    x, y = out["x"], out["y"]
+    if x.shape[1:] != out.get("x_test", x).shape[1:]:
+        raise DataError(
+            f"{source}: x_test has samples of shape {out['x_test'].shape[1:]} and x of "
+            f"{x.shape[1:]}: they must be the same."
+        )
+    for xs, ys in (("x", "y"), ("x_test", "y_test")):
+        if xs in out and len(out[xs]) != len(out[ys]):
+            raise DataError(
+                f"{source}: {xs} has {len(out[xs])} samples and {ys} {len(out[ys])}: "
+                "they must be the same."
+            )
+        if xs in out and task.LABELLED and out[ys].ndim != 1:
+            raise DataError(
+                f"{source}: {ys} has shape {out[ys].shape}: labels are one whole number per "
+                "sample, shape (N,)."
+            )
+        if xs in out and not task.LABELLED and out[ys].shape != out[xs].shape:
+            raise DataError(
+                f"{source}: {ys} has shape {out[ys].shape} and {xs} {out[xs].shape}: "
+                "targets are one image per input, of the same shape."
+            )
+    if not len(x):
+        raise DataError(f"{source}: x holds no samples.")
+    with np.errstate(over="ignore", invalid="ignore"):  # too large for float32: infinite
+        out.update({k: v.astype(np.float32) for k, v in out.items() if k[0] == "x"})
+        if not task.LABELLED:  # targets are arrays (e.g. clean images), not classes
+            out.update({k: v.astype(np.float32) for k, v in out.items() if k[0] == "y"})
+            return {**out, "classes": []}
+    labels = np.concatenate([out["y"], out.get("y_test", y[:0])])
+    if labels.dtype.kind == "f" and not (np.isfinite(labels) & (labels == np.round(labels))).all():
+        odd = labels[~(np.isfinite(labels) & (labels == np.round(labels)))][0]
+        raise DataError(
+            f"{source}: y holds a label {odd}; labels are whole numbers 0, 1, 2, ... "
+            "(the class of each sample)."
+        )
+    if labels.min() < 0 or labels.max() >= len(labels):
+        bad = int(labels.min() if labels.min() < 0 else labels.max())
+        raise DataError(
+            f"{source}: y holds the label {bad} for {len(labels)} samples; labels are "
+            "class numbers 0, 1, 2, ..., K-1 for K classes."
+        )
+    out.update({k: out[k].astype(np.int64) for k in ("y", "y_test") if k in out})
     out["classes"] = [str(c) for c in range(int(labels.max()) + 1)]
     return out
+
+
+def _with_channels(array: np.ndarray, key: str, source: str) -> np.ndarray:
+    """`array` of (N, C, *SAMPLE_AXES[1:]); one without the channel axis gets it, with a note.
+    Targets (y) are checked against x afterwards; inputs here."""
+    axes = dataset.SAMPLE_AXES
+    wanted = f"(N, {', '.join(axes)})"
+    if array.ndim == len(axes):  # no channel axis: one channel
+        print(
+            f"note: {source}: {key} of shape {array.shape} has no channel axis; "
+            f"using it as {wanted} with C = 1.",
+            file=sys.stderr,
+        )
+        array = array[:, None]
+    if key[0] == "x" and (array.ndim != len(axes) + 1 or 0 in array.shape[1:]):
+        raise DataError(
+            f"{source}: {key} has shape {array.shape}; this model takes {wanted} arrays "
+            f"({len(axes)} sample axes, none of size 0)."
+        )
+    return array
+
+
+def _reason(err: BaseException) -> str:
+    """The first line of an error's message (or its type when it has none)."""
+    text = str(err).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
 
 
 def read_images(paths: list[Path], same_size: bool) -> list[np.ndarray]:
     """Images as float32 (C, H, W) in [0, 1]; grayscale or RGB as the first one is.
 
-    `same_size` resizes every image to the first one's size.
+    `same_size` resizes every image to the first one's size. A file that Pillow cannot
+    read (damaged, or not an image) is a DataError naming it.
     """
     from PIL import Image  # matplotlib depends on Pillow
 
-    first = Image.open(paths[0])
-    mode = "L" if first.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
-    images = []
+    images: list[np.ndarray] = []
+    mode, size = "L", (0, 0)
     for path in paths:
-        image = Image.open(path).convert(mode)
-        pixels = np.asarray(image.resize(first.size) if same_size else image, np.float32) / 255.0
+        try:
+            with Image.open(path) as image:
+                if not images:
+                    mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
+                    size = image.size
+                converted = image.convert(mode)
+                pixels = np.asarray(converted.resize(size) if same_size else converted, np.float32)
+        except (OSError, ValueError, Image.DecompressionBombError) as err:
+            raise DataError(f"{path} is not a readable image ({_reason(err)}).") from None
+        pixels /= 255.0
         images.append(pixels[None] if mode == "L" else pixels.transpose(2, 0, 1))
     return images
 
 
+def _visible(path: Path, root: Path) -> bool:
+    """Not hidden (`.ipynb_checkpoints`, `.DS_Store`, `._photo.png`), nor inside a hidden folder."""
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _images_in(folder: Path, root: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p, root)
+    )
+
+
 def load_image_folder(root: Path) -> dict[str, Any]:
-    """Images in one sub-folder per class, scaled to [0, 1]; all resized to the first one's size."""
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    """Images in one sub-folder per class, scaled to [0, 1]; all resized to the first one's
+    size. Hidden folders and folders without images are not classes."""
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p, root))
+    classes = [p.name for p in folders if _images_in(p, root)]
+    if len(classes) < len(folders):
+        empty = ", ".join(p.name for p in folders if p.name not in classes)
+        print(f"note: {root}: skipped the folders without images: {empty}.", file=sys.stderr)
     files = [
-        (path, label)
-        for label, name in enumerate(classes)
-        for path in sorted((root / name).iterdir())
-        if path.suffix.lower() in IMAGE_SUFFIXES
+        (p, label) for label, name in enumerate(classes) for p in _images_in(root / name, root)
     ]
     if not files:
         raise DataError(f"{root} has no class sub-folders with images in them.")
@@ -102,8 +231,11 @@ def load_image_folder(root: Path) -> dict[str, Any]:
 
 
 def load_plain_folder(root: Path) -> dict[str, Any]:
-    """Every image under `root`, at its own size, for `task.prepare` to make pairs of."""
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    """Every image under `root` (hidden ones left out), at its own size, for
+    `task.prepare` to make pairs of."""
+    files = sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p, root)
+    )
     if not files:
         raise DataError(f"{root} has no images in it.")
     return {"images": read_images(files, same_size=False), "classes": []}
@@ -114,24 +246,82 @@ def load_arrays(cfg: DataConfig) -> dict[str, Any]:
     if not cfg.source:
         return dataset.load_default()
     path = Path(cfg.source)
-    if path.is_dir():
-        return load_image_folder(path) if task.LABELLED else load_plain_folder(path)
-    if path.suffix == ".npz" and path.is_file():
-        return load_npz(path)
+    try:
+        if path.is_dir() and len(dataset.SAMPLE_AXES) != 3:
+            raise DataError(
+                f"data.source {cfg.source!r} is a folder of images, and this model takes "
+                f"sequences: give a .npz file of (N, {', '.join(dataset.SAMPLE_AXES)}) arrays."
+            )
+        if path.is_dir():
+            return load_image_folder(path) if task.LABELLED else load_plain_folder(path)
+        if path.suffix == ".npz" and path.is_file():
+            return load_npz(path)
+    except (OSError, ValueError) as err:  # unreadable folder, a NUL in the name ...
+        if isinstance(err, DataError):
+            raise
+        raise DataError(f"data.source {cfg.source!r} cannot be read ({_reason(err)}).") from None
     raise DataError(f"data.source {cfg.source!r} is neither a .npz file nor a folder of images.")
 
 
 def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
-    stratify = y if y.ndim == 1 and np.bincount(y).min() >= 2 else None
+    """A seeded split off `fraction` of (x, y); stratified by label when every class has
+    two samples and both parts can hold one of each (else scikit-learn refuses)."""
+    held = math.ceil(fraction * len(x))
+    kinds = np.unique(y, return_counts=True)[1] if y.ndim == 1 else np.zeros(0)
+    fits = len(kinds) and kinds.min() >= 2 and min(held, len(x) - held) >= len(kinds)
+    stratify = y if fits else None
     return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=stratify)
+
+
+def check_sizes(arrays: dict[str, Any], cfg: DataConfig) -> None:
+    """Refuse data too small to split: below MIN_SAMPLES in all, or (labelled) a class with
+    too few samples for the valid and test splits to get one of it."""
+    source = cfg.source or "The default data"
+    x, y = arrays["x"], arrays["y"]
+    total = len(x) + len(arrays.get("x_test", []))
+    if not len(x) or not len(arrays.get("x_test", x)):
+        raise DataError(f"{source} gave no training or no test samples.")
+    if total < MIN_SAMPLES:
+        raise DataError(
+            f"{source} has {total} samples; at least {MIN_SAMPLES} are needed to split them "
+            "into train, valid and test."
+        )
+    rest = len(x) - (0 if "x_test" in arrays else math.ceil(cfg.test_fraction * len(x)))
+    valid = math.ceil(cfg.valid_fraction * rest)
+    if min(rest - valid, valid) < 1:  # train_test_split would refuse with a traceback
+        raise DataError(
+            f"{source}: data.valid_fraction {cfg.valid_fraction:g} and data.test_fraction "
+            f"{cfg.test_fraction:g} leave {max(rest - valid, 0)} of {total} samples to train "
+            f"on and {valid} to validate: give both at least one."
+        )
+    if not task.LABELLED:
+        return
+    share = cfg.valid_fraction * (1 if "x_test" in arrays else 1 - cfg.test_fraction)
+    if "x_test" not in arrays:
+        share = min(share, cfg.test_fraction)
+    need = math.ceil(1 / share - 1e-9)
+    counts = np.bincount(y, minlength=len(arrays["classes"]))
+    few = [(name, int(n)) for name, n in zip(arrays["classes"], counts, strict=False) if n < need]
+    few = [(name, n) for name, n in few if n]  # a label no sample has is no class to split
+    if few:
+        name, n = few[0]
+        fractions = f"data.valid_fraction {cfg.valid_fraction:g}" + (
+            "" if "x_test" in arrays else f" and data.test_fraction {cfg.test_fraction:g}"
+        )
+        more = f" (and {len(few) - 1} more classes)" if len(few) > 1 else ""
+        raise DataError(
+            f"{source}: class {name!r} has {n} samples{more}; each class needs at least "
+            f"{need} with {fractions}, so that every split gets one."
+        )
 
 
 def load(cfg: DataConfig, final: bool = False) -> Splits:
     """Train/valid/test tensors for `cfg` (train+valid/test in final mode)."""
+    if not 0 <= cfg.split_seed < 2**32:  # what numpy and scikit-learn take
+        raise ConfigError(f"data.split_seed must lie in [0, 2**32); got {cfg.split_seed}.")
     arrays = task.prepare(load_arrays(cfg), cfg)
+    check_sizes(arrays, cfg)
     x, y = arrays["x"], arrays["y"]
-    if not len(x) or not len(arrays.get("x_test", x)):
-        raise DataError(f"{cfg.source or 'The default data'} gave no training or no test samples.")
     if "x_test" in arrays:
         x_test, y_test = arrays["x_test"], arrays["y_test"]
     else:  # a fixed seed of its own: the test set is the same whatever split_seed says

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from . import checkpoint, data, task
-from .config import Config, from_dict
+from .config import Config, defaults, from_dict, load_file
 from .errors import ConfigError, DataError
 from .layers import set_input_stats
 from .model import build_model
@@ -55,7 +55,8 @@ def make_model(cfg: Config, splits: data.Splits) -> nn.Module:
     """The configured baseline, its input normalisation set from the training split."""
     outputs = task.num_outputs(splits.classes, splits.in_shape)
     model = build_model(cfg.model, splits.in_shape, outputs)
-    set_input_stats(model, splits.train[0])
+    x = splits.train[0]
+    set_input_stats(model, x[torch.isfinite(x)])  # a NaN in the data must not spoil them all
     return model
 
 
@@ -80,18 +81,22 @@ def new_run_dir(cfg: Config) -> Path:
     root = Path(cfg.train.runs_dir)
     try:
         root.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"Cannot make the runs folder {root}: {err.strerror}.") from None
+    except (OSError, ValueError) as err:  # ValueError: a NUL character in the path
+        raise ConfigError(f"Cannot make the runs folder {root}: {_why(err)}.") from None
     for n in range(1, 10_000):
         path = root / (name if n == 1 else f"{name}-{n}")
         try:
             path.mkdir()
         except FileExistsError:
             continue
-        except OSError as err:
-            raise ConfigError(f"Cannot make the run folder {path}: {err.strerror}.") from None
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"Cannot make the run folder {path}: {_why(err)}.") from None
         return path
     raise ConfigError(f"{root} holds 9,999 runs named {name!r}; choose another train.run_name.")
+
+
+def _why(err: Exception) -> str:
+    return (err.strerror if isinstance(err, OSError) else None) or str(err)
 
 
 def load_run(run: Path, which: str = "best") -> tuple[Config, dict[str, Any]]:
@@ -103,9 +108,43 @@ def load_run(run: Path, which: str = "best") -> tuple[Config, dict[str, Any]]:
     except FileNotFoundError:
         path = checkpoint.find(run, "last.pt")
     state = checkpoint.load(path)
-    if "config" not in state or "model" not in state:
+    if not isinstance(state.get("config"), dict) or "model" not in state:
         raise DataError(f"{path} is not a checkpoint of a training run.")
-    return from_dict(state["config"]), state
+    try:
+        return from_dict(state["config"]), state
+    except ConfigError as err:  # another baseline's model keys, or another project's
+        raise DataError(
+            f"{path} was trained by another baseline or project ({str(err).rstrip('.')})."
+        ) from None
+
+
+def edited_config(run: Path, used: Config) -> str | None:
+    """A warning when the run folder's config.toml (which the user may have edited) says
+    other than `used`, the checkpoint's config that `train --resume` continues with."""
+    path = Path(run) / "config.toml"
+    if not path.is_file():
+        return None
+    saved_cfg = defaults()
+    try:
+        load_file(saved_cfg, path)
+    except (ConfigError, OSError) as err:
+        reason = str(err).rstrip(".")
+        return f"warning: {path} is ignored ({reason}); the checkpoint's config is used."
+    saved = _flat(saved_cfg.to_dict())
+    wanted = _flat(used.to_dict())
+    changed = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
+    if not changed:
+        return None
+    shown = ", ".join(f"{k} = {saved.get(k)!r}" for k in changed[:3])
+    more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+    return (
+        f"warning: {path} differs from the checkpoint ({shown}{more}); the checkpoint's "
+        "config plus --set and the flags is used, and config.toml is rewritten with it."
+    )
+
+
+def _flat(tree: dict[str, Any]) -> dict[str, Any]:
+    return {f"{name}.{k}": v for name, table in tree.items() for k, v in table.items()}
 
 
 @dataclass
