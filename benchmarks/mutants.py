@@ -38,6 +38,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -387,14 +388,39 @@ def report(groups: list[Group], equivalent: dict[str, str], info: dict, out: Pat
     return passed
 
 
+def rescore(out: Path, equivalent: dict[str, str]) -> None:
+    """The last run's report again, with the equivalent list as it is now (no mutmut run)."""
+    last = json.loads((out / "mutants.json").read_text())
+    left = [Mutant(**{**m, "why": ""}) for m in last["surviving"] + last["equivalent"]]
+    groups = []
+    for name, c in last["modules"].items():
+        group = Group(name, tuple(c["modules"]), tuple(c["tests"]), seconds=c["seconds"])
+        mine = [m for m in left if m.module in group.modules]
+        timeouts = [Mutant(group.modules[0], "", "", "timeout")] * c["timeout"]
+        killed = [Mutant(group.modules[0], "", "", "killed")] * (c["killed"] - c["timeout"])
+        group.mutants = killed + timeouts + mine
+        groups.append(group)
+    info = last["meta"] | {"rescored": datetime.now(UTC).isoformat(timespec="seconds")}
+    if not report(groups, equivalent, info, out):
+        raise SystemExit(f"Below the bar: under {BAR:.0%} of the mutants killed or equivalent.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=list(MODULES), help="these modules only")
     parser.add_argument("--jobs", type=int, default=2, help="modules at a time (default 2)")
     parser.add_argument("--keep", type=Path, help="render and run here, and keep it")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the reports go")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="no run: apply the equivalent list to the last report",
+    )
     args = parser.parse_args()
     equivalent = read_equivalent(EQUIVALENT)
+    if args.rescore:
+        rescore(args.out, equivalent)
+        return
     start, load_before = time.perf_counter(), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         work = args.keep.absolute() if args.keep else Path(tmp)
