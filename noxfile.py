@@ -217,6 +217,19 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the logic modules of the full cnn project (15 minutes on 2 cores).
+
+    benchmarks/mutants.py renders the project into a temporary folder and runs mutmut over
+    schedule, metrics, ensemble, dsd, switch, augment, lifecycle and techniques, each against
+    its own test file (OMP_NUM_THREADS=1); benchmarks/results/mutants.{md,json,txt}. Fails
+    when fewer than 85% of the mutants are killed or listed in benchmarks/mutants-equivalent.txt.
+    posargs go to the script (`--only schedule dsd`).
+    """
+    session.run("python", "benchmarks/mutants.py", *session.posargs, env=SCAFFOLD_HOME | ONE_THREAD)
+
+
+@nox.session
 def evidence(session: nox.Session) -> None:
     """The reference's claims tested on the default data (7 minutes idle here): tables, plots.
 
