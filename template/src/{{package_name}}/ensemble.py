@@ -168,8 +168,9 @@ def table(report: dict[str, Any]) -> str:
     lines.append(["uniform", *(f"{report['uniform'][n]:.4f}" for n in names), ""])
     if report["scheme"] != "uniform":
         lines.append([report["scheme"], *(f"{report['weighted'][n]:.4f}" for n in names), ""])
-    averaged_row = report["weights_averaged"]
-    lines.append(["weights averaged", *(f"{averaged_row[n]:.4f}" for n in names), ""])
+    if "weights_averaged" in report:  # the weight average of the same snapshots
+        averaged_row = report["weights_averaged"]
+        lines.append(["weights averaged", *(f"{averaged_row[n]:.4f}" for n in names), ""])
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     text = []
     for row in [header, *lines]:
