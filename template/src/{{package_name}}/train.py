@@ -17,6 +17,7 @@ rate has one owner, `loop.schedule`, and is set in one line.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import platform
 import sys
@@ -69,6 +70,8 @@ def run(
     extra: techniques to call after the configured ones (e.g. the profiler's).
     """
     s = start(cfg, resume, model, extra)  # everything the loop needs; restored on a resume
+    if resume is not None and s.epoch >= cfg.train.epochs:
+        return finished(s)  # nothing left to train: the run's summary stays as it was
     loop, chosen, amp, augment = s.loop, s.techniques, s.amp, s.augment
     (x_train, y_train), bs, per_step = s.splits.train, s.batch, s.batch * cfg.train.accumulate
     forward = distributed.wrap(loop.model, s.device)  # the training forward pass (DDP)
@@ -223,6 +226,16 @@ def deterministic(on: bool) -> None:
     torch.backends.cudnn.benchmark = not on
     if on:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it
+
+
+def finished(s: Started) -> dict[str, Any]:
+    """The summary of a run resumed after its last epoch, as written when it finished."""
+    path = s.loop.run_dir / "summary.json"
+    if s.loop.group.main:
+        print(f"{s.loop.run_dir} finished all {s.epoch} epochs; raise --epochs to go on.")
+    if path.is_file():
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    return finish(s, 0.0)  # a run stopped between its last checkpoint and its summary
 
 
 def held_out(loop: Loop, splits: data.Splits, cfg: Config) -> dict[str, float]:
