@@ -65,7 +65,7 @@ def _set_version(tree: Path, version: str) -> None:
 def _wheel(tree: Path, out: Path) -> Path:
     _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
          "-w", out, tree, cwd=out.parent)  # fmt: skip
-    return next(out.glob("scaffold_pytorch-*.whl"))
+    return next(out.glob("*.whl"))  # scaffold-0.1.0 (the old name) or scaffold_pytorch-*
 
 
 def _fresh_environment(tmp: Path, home: str) -> tuple[Path, Path, dict[str, str], Path]:
