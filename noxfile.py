@@ -36,6 +36,17 @@ SCAFFOLD_HOME = {"SCAFFOLD_HOME": str(ROOT / ".nox" / "scaffold-home")}
 # Two threads on a busy two-core machine made a tiny training step 400x slower.
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 VARIANTS = {v.name: v for v in variants()}
+# The test files of each feature (a cnn-<feature> variant runs these beside the core ones).
+FEATURE_TESTS = {
+    "augment": ["augment"],
+    "precision": ["precision"],
+    "sgdr": ["ensemble"],
+    "dsd": ["dsd"],
+    "switch": ["switch"],
+    "prune": ["prune"],
+    "precompute": ["precompute"],
+    "compile": ["compiling"],
+}
 # One mypy cache for every rendered variant: torch's types are checked once (about a
 # minute), not once per variant; the projects' own modules differ by package name.
 MYPY_CACHE = {"MYPY_CACHE_DIR": str(ROOT / ".nox" / "mypy-cache")}
@@ -101,15 +112,22 @@ def variant(session: nox.Session, name: str) -> None:
         session.run("ruff", "check", ".")
         session.run("ruff", "format", "--check", ".")
         session.run("mypy", "src", env=MYPY_CACHE)  # the project's own lint runs mypy too
-        # torchrun tests (about half a minute) run in the full variants: each baseline, every
-        # technique on. Fewer launches also mean fewer chances of a rare gloo crash at process
-        # exit seen on this loaded 2-core machine (see README, Known issues).
-        # Each baseline's minimal variant also runs the `kit` tests (export graphs, lr-find,
-        # profiling: they depend on the baseline, not on the features); the cnn-<feature>
-        # variants leave them out.
-        quick = {"full": (), "minimal": ("-m", "not ddp")}.get(
-            chosen.name.rsplit("-", 1)[1], ("-m", "not ddp and not kit")
+        # What each kind of variant runs, to keep CI's time in bounds (fewer torchrun launches
+        # also mean fewer chances of a rare gloo crash at exit; see README, Known issues):
+        # - full (every feature): all tests but the `kit` ones (export graphs, lr-find,
+        #   profiling), those that start processes (torchrun, sweep workers) included;
+        # - minimal (no feature): all but the process-starting ones; the `kit` tests run
+        #   here, once per baseline (they depend on the baseline, not on the features);
+        # - cnn-<feature>: the feature's own tests and the loop's, config's, lifecycle's
+        #   and structure's, after lint and mypy of the whole project.
+        kind = chosen.name.rsplit("-", 1)[1]
+        quick: tuple[str, ...] = {"full": ("-m", "not kit"), "minimal": ("-m", "not ddp")}.get(
+            kind, ("-m", "not ddp and not kit")
         )
+        if kind not in ("full", "minimal"):
+            core = ["train", "config", "lifecycle", "structure", "schedule"]
+            own = FEATURE_TESTS.get(kind, [])
+            quick += tuple(f"tests/test_{name}.py" for name in [*core, *own])
         session.run("pytest", "-q", *quick, env=ONE_THREAD)
     finally:
         session.run("python", "-m", "pip", "uninstall", "--quiet", "--yes", name)
