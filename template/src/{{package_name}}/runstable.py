@@ -33,6 +33,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import task  # noqa: E402
 from .errors import ConfigError, DataError  # noqa: E402
+from .tracking import flatten  # noqa: E402
 
 METRIC = f"best_valid_{task.METRIC}"  # the monitored metric's best value, from summary.json
 CURVE = f"valid_{task.METRIC}"  # the column of metrics.csv that --plot draws
@@ -94,17 +95,6 @@ def read(path: Path) -> Run:
     stopped = str(summary.get("stopped", ""))
     status = "pruned" if stopped.startswith("pruned") else "stopped" if stopped else "done"
     return Run(path, config, summary, status)
-
-
-def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"optim": {"lr": 0.001}} -> {"optim.lr": 0.001}."""
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def differing(runs: Sequence[Run]) -> list[str]:
