@@ -32,6 +32,7 @@ Storing weights in fp16 (half the bytes) is `python -m <package> export RUN --fo
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -97,6 +98,19 @@ def resolve(mode: str, device: torch.device) -> torch.dtype:
     raise ConfigError(f"precision.mode must be one of {', '.join(MODES)}; got {mode!r}.")
 
 
+@functools.cache
+def _recurrent_bf16_works() -> bool:
+    """Whether this CPU's oneDNN builds a bf16 LSTM (it needs native bf16: AMX or AVX512-BF16)."""
+    lstm = nn.LSTM(2, 2, batch_first=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, _ = lstm(torch.zeros(1, 2, 2))
+        out.float().sum().backward()
+    except RuntimeError:
+        return False
+    return True
+
+
 def has_conv2d(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d | nn.ConvTranspose2d) for m in model.modules())
 
@@ -127,7 +141,16 @@ class Precision(FullPrecision):
         return torch.autocast(self.device.type, dtype=self.dtype)
 
     def prepare_model(self, model: nn.Module) -> nn.Module:
-        """The model in channels_last when that is on and it has 2-D convolutions."""
+        """The model in channels_last when that is on and it has 2-D convolutions.
+
+        ConfigError for bf16 recurrent layers on a CPU that cannot build them."""
+        recurrent = any(isinstance(m, nn.RNNBase) for m in model.modules())
+        on_cpu = self.dtype == torch.bfloat16 and self.device.type == "cpu"
+        if recurrent and on_cpu and not _recurrent_bf16_works():
+            raise ConfigError(
+                "precision.mode=bf16 cannot run this model's LSTM on this CPU (oneDNN needs "
+                "native bf16: AMX or AVX512-BF16); use precision.mode=auto or fp32."
+            )
         if self.channels_last and has_conv2d(model):
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             self.converted = True
