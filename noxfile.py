@@ -50,6 +50,9 @@ FEATURE_TESTS = {
 # One mypy cache for every rendered variant: torch's types are checked once (about a
 # minute), not once per variant; the projects' own modules differ by package name.
 MYPY_CACHE = {"MYPY_CACHE_DIR": str(ROOT / ".nox" / "mypy-cache")}
+# Test files run on every core (pytest-xdist): each test is single-threaded and keeps its
+# files under its own tmp_path, so two cores about halve the sessions that train.
+SPREAD = ("-n", "auto")
 
 
 @nox.session
@@ -81,13 +84,13 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def update(session: nox.Session) -> None:
-    """The slow scenarios of `scaffold update` and `scaffold bases` (about two minutes).
+    """The slow scenarios of `scaffold update` and `scaffold bases` (minutes; a process per core).
 
     scaffold built as wheels (versions A and B of a test template) and installed into a
     fresh virtual environment: generate, edit, move, upgrade, new home, update, conflict.
     A base kept with its real checks, a new project from it, its tests, its update.
     """
-    session.run("pytest", "-q", "-m", "slow", "tests", *session.posargs, env=ONE_THREAD)
+    session.run("pytest", "-q", *SPREAD, "-m", "slow", "tests", *session.posargs, env=ONE_THREAD)
 
 
 @nox.session
@@ -128,7 +131,7 @@ def variant(session: nox.Session, name: str) -> None:
             core = ["train", "config", "lifecycle", "structure", "schedule"]
             own = FEATURE_TESTS.get(kind, [])
             quick += tuple(f"tests/test_{name}.py" for name in [*core, *own])
-        session.run("pytest", "-q", *quick, env=ONE_THREAD)
+        session.run("pytest", "-q", *SPREAD, *quick, env=ONE_THREAD)
     finally:
         session.run("python", "-m", "pip", "uninstall", "--quiet", "--yes", name)
 

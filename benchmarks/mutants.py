@@ -31,6 +31,7 @@ import ast
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from _common import date_and_command, markdown_table, meta, new_project
 
@@ -359,7 +361,7 @@ def report(groups: list[Group], equivalent: dict[str, str], info: dict, out: Pat
         f"- machine: {info['machine']}, mutmut {info['mutmut']}, Python {info['python']}, "
         f"load average {info['load_before']} before, {info['load_after']} after\n"
         + date_and_command(info)
-        + f"- wall time: {info['wall_s'] / 60:.1f} min; {summary}\n\n"
+        + f"- wall time: {info['wall_s'] / 60:.1f} min{cpu_time(info)}; {summary}\n\n"
         + markdown_table(
             ["module", "tests", "mutants", "killed", "equivalent", "surviving", "s"], rows
         )
@@ -405,6 +407,21 @@ def rescore(out: Path, equivalent: dict[str, str]) -> None:
         raise SystemExit(f"Below the bar: under {BAR:.0%} of the mutants killed or equivalent.")
 
 
+def cpu_time(info: dict[str, Any]) -> str:
+    """The CPU time of all the run's processes, and the wall time it means on idle cores.
+
+    On a shared machine the wall time measures the neighbours too; the CPU time does not
+    (give or take cache contention), and two jobs that stay busy on two idle cores take
+    about half of it as wall time."""
+    if "cpu_s" not in info:  # a report from before CPU time was measured
+        return ""
+    cores = min(info.get("jobs", 2), os.cpu_count() or 1)
+    return (
+        f" (CPU time {info['cpu_s'] / 60:.1f} min in all: about "
+        f"{info['cpu_s'] / cores / 60:.1f} min of wall time on {cores} idle cores)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=list(MODULES), help="these modules only")
@@ -435,9 +452,11 @@ def main() -> None:
             for m in g.mutants:
                 if m.status not in ("killed", "timeout"):
                     describe(g.project, m.module, m)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)  # every finished descendant's CPU
     info = meta(
         mutmut=version("mutmut"),
         wall_s=round(time.perf_counter() - start, 1),
+        cpu_s=round(used.ru_utime + used.ru_stime, 1),
         load_before=" ".join(f"{x:.2f}" for x in load_before),
         load_after=" ".join(f"{x:.2f}" for x in os.getloadavg()),
         jobs=args.jobs,

@@ -1,4 +1,4 @@
-"""The slow scenarios (`nox -s update`; `pytest -m slow tests`), about two minutes in all.
+"""The slow scenarios (`nox -s update`; `pytest -m slow tests`), several minutes in all.
 
 1. scaffold installed from built wheels into a fresh virtual environment, no source tree:
    generate at version A, edit, move the project, upgrade scaffold to B, new home
