@@ -57,11 +57,13 @@ class Report(Technique):
     name = "sweep"
 
     def __init__(self, trial: optuna.Trial, prune: bool) -> None:
-        self.trial, self.prune, self.pruned = trial, prune, False
+        self.trial, self.prune, self.pruned, self.known = trial, prune, False, False
 
     def start_epoch(self, loop: Loop, epoch: int) -> None:
-        if "run_dir" not in self.trial.user_attrs:  # known once the run has its folder
+        # known once the run has its folder; a retried trial's copied run_dir is the dead one's
+        if not self.known:
             self.trial.set_user_attr("run_dir", str(loop.run_dir))
+            self.known = True
 
     def end_epoch(self, loop: Loop, epoch: int, row: dict[str, float]) -> None:
         value = row.get(f"valid_{task.METRIC}", row.get(f"train_{task.METRIC}"))
