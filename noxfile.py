@@ -226,6 +226,7 @@ def bench(session: nox.Session) -> None:
     precision.py: fp32 against bf16 (and channels_last) training steps, every baseline, and
         accuracy in both for cnn, lstm and unet; one torch thread.
     precompute.py: epoch time with and without the cache of frozen layers' outputs.
+    sweep.py: a sweep's --jobs 2 against --jobs 1, and its bookkeeping against runs by hand.
     """
     seeds = session.posargs or ["--seeds", "0", "1", "2"]
     session.run("python", "benchmarks/baselines.py", *seeds, env=SCAFFOLD_HOME)
@@ -234,6 +235,7 @@ def bench(session: nox.Session) -> None:
     accuracy = [b for b in baselines() if baseline_facts(b)["bench_precision_accuracy"]]
     session.run("python", "benchmarks/precision.py", "--threads", "1", "--accuracy", *accuracy)
     session.run("python", "benchmarks/precompute.py")
+    session.run("python", "benchmarks/sweep.py")  # --jobs 2 against 1, against runs by hand
     session.run("python", "benchmarks/readme.py")  # copy the new results into README.md
 
 

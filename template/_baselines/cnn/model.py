@@ -17,16 +17,22 @@ the classic alternative, kept for comparison: the same convolution at stride 1, 
 give the same output shape and the same parameters (max-pooling has none); max-pooling
 costs four times the arithmetic in those convolutions (benchmarks/evidence.py measures
 what it does to accuracy and speed).
+
+Input sizes (both presets): any image of C channels (1 gray, 3 RGB, or more) and any
+height and width from 1 pixel up. Images larger than 32 pixels on their larger side get a
+stem first: stride-2 3x3 convolution blocks of `width` filters, as many as halve that side
+to at most 32 (64 -> 32 takes one, 224 -> 112 -> 56 -> 28 three; `layers.stem_steps`). At
+32 pixels and below there is no stem, so the default data's model is unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from torch import nn
 
-from .layers import Normalize
+from .layers import Normalize, halved, stem_steps
 
 
 @dataclass
@@ -69,12 +75,22 @@ def conv_block(cfg: ModelConfig, c_in: int, c_out: int, stride: int) -> nn.Seque
     return nn.Sequential(*layers)
 
 
+def stem(cfg: ModelConfig, channels: int, steps: int) -> list[nn.Module]:
+    """`steps` stride-2 blocks of `width` filters (none for images of 32 pixels or less)."""
+    strided = replace(cfg, downsample="stride")  # ceil(n / 2) per step, whatever the blocks do
+    return [
+        conv_block(strided, channels if i == 0 else cfg.width, cfg.width, stride=2)
+        for i in range(steps)
+    ]
+
+
 def build_model(cfg: ModelConfig, in_shape: tuple[int, ...], num_outputs: int) -> nn.Sequential:
     """Build the network for inputs of shape (C, H, W) and `num_outputs` classes."""
-    layers: list[nn.Module] = [Normalize()]
-    channels = in_shape[0]
+    steps = stem_steps(in_shape[1:])
+    layers: list[nn.Module] = [Normalize(), *stem(cfg, in_shape[0], steps)]
+    channels = cfg.width if steps else in_shape[0]
     if cfg.preset == "minimal":
-        features = cfg.width * in_shape[1] * in_shape[2]
+        features = cfg.width * halved(in_shape[1], steps) * halved(in_shape[2], steps)
         conv = nn.Conv2d(channels, cfg.width, 3, padding=1)
         head = nn.Linear(features, num_outputs)
         return nn.Sequential(*layers, conv, nn.ReLU(), nn.Flatten(), head)

@@ -79,3 +79,23 @@ def test_maxpool_downsampling_matches_stride_in_shape_and_parameters():
     assert [i for i, pools in enumerate(pooling) if pools] == [2, 4]  # 0 is Normalize
     assert all(m.stride == (1, 1) for m in pooled.modules() if isinstance(m, nn.Conv2d))
     assert isinstance(pooled[2][-1], nn.MaxPool2d)  # at the end of its block
+
+
+@pytest.mark.parametrize("preset", ["minimal", "scaled"])
+@pytest.mark.parametrize("channels", [1, 3])  # gray and RGB
+@pytest.mark.parametrize(("side", "steps"), [(8, 0), (32, 0), (64, 1), (224, 3), (33, 1)])
+def test_any_image_size_with_a_stem_for_large_ones(preset, channels, side, steps):
+    shape = (channels, side, side)
+    model = build_model(ModelConfig(preset=preset, width=8), shape, CLASSES)
+    strided = [m for m in model[1 : 1 + steps] for m in m.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.stride for c in strided] == [(2, 2)] * steps  # the stem, right after Normalize
+    assert model(torch.randn(2, *shape)).shape == (2, CLASSES)
+
+
+def test_the_stem_leaves_small_inputs_alone():
+    torch.manual_seed(0)
+    small = build_model(ModelConfig(**REFERENCE), SHAPE, CLASSES)
+    torch.manual_seed(0)
+    also = build_model(ModelConfig(**REFERENCE), (1, 32, 32), CLASSES)
+    assert parameters(small) == parameters(also) == REFERENCE_PARAMETERS
+    assert len(small) == len(also)  # no stem at 32 pixels or below: the default data's model

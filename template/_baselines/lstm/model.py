@@ -10,6 +10,7 @@ Two presets, simple to complex:
   (30 epochs, seeds 0 and 1) it reached 0.97 validation accuracy where the final state
   reached 0.95 at lr 3e-3 (0.95 against 0.82 at lr 1e-3, seed 0).
 Inputs of shape (C, L) are read as L time steps of C features, (C, H, W) as H*W steps,
+a batch of plain signals (N, L) as L steps of one feature (input shape (L,)),
 normalised first with statistics of the training split. The forget gates start with bias
 1, and gradient clipping (train.grad_clip) guards against exploding gradients.
 """
@@ -80,6 +81,8 @@ class LSTMClassifier(nn.Module):
                     bias[width : 2 * width] = 1.0 if name.startswith("bias_ih") else 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:  # (N, L) signals: one feature per time step
+            x = x.unsqueeze(1)
         x = self.normalize(x).flatten(2).transpose(1, 2)  # (N, C, L) -> (N, L, C)
         out, (h, _) = self.lstm(x)
         if self.pool == "mean":
@@ -90,8 +93,8 @@ class LSTMClassifier(nn.Module):
 
 
 def build_model(cfg: ModelConfig, in_shape: tuple[int, ...], num_outputs: int) -> LSTMClassifier:
-    """Build the network for inputs of shape (C, L) (or (C, H, W)) and `num_outputs` classes."""
-    features = in_shape[0]
+    """Build the network for inputs of shape (C, L), (L,) or (C, H, W) and `num_outputs` classes."""
+    features = in_shape[0] if len(in_shape) > 1 else 1
     if cfg.preset == "minimal":
         return LSTMClassifier(features, num_outputs, cfg.width)
     return LSTMClassifier(

@@ -90,3 +90,15 @@ def test_dropout_sits_between_layers_and_is_off_in_eval():
     x = torch.randn(3, *SHAPE)
     assert torch.equal(model(x), model(x))
     assert ModelConfig(dropout=1.0).problems() == ["model.dropout must lie in [0, 1)."]
+
+
+@pytest.mark.parametrize("preset", ["minimal", "scaled"])
+def test_plain_signals_n_by_l_as_well_as_n_c_l(preset):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(preset=preset, width=8), (40,), CLASSES)
+    signals = torch.randn(3, 40)
+    assert model(signals).shape == (3, CLASSES)
+    # (N, L) is read as one feature per step: the same as (N, 1, L)
+    assert torch.equal(model(signals), model(signals.unsqueeze(1)))
+    model = build_model(ModelConfig(preset=preset, width=8), (2, 40), CLASSES)
+    assert model(torch.randn(3, 2, 40)).shape == (3, CLASSES)

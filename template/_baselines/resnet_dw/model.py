@@ -18,6 +18,13 @@ Two presets, simple to complex:
 The stem is the one full convolution: on 1-3 input channels a depthwise convolution would
 learn only 1-3 filters, while the full one costs just 9 * channels * width weights.
 Inputs are normalised by the first module, with statistics of the training split.
+
+Input sizes (both presets): any image of C channels (1 gray, 3 RGB, or more) and any
+height and width from 1 pixel up. Images larger than 32 pixels on their larger side get a
+downsampling stem first: full 3x3 convolutions of `width` filters at stride 2 (each with
+its ReLU/BatchNorm), as many as halve that side to at most 32 (64 -> 32 takes one,
+224 -> 112 -> 56 -> 28 three; `layers.stem_steps`). At 32 pixels and below there is no
+such stem, so the default data's model is unchanged.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .layers import Normalize
+from .layers import Normalize, halved, stem_steps
 
 
 @dataclass
@@ -90,16 +97,28 @@ class Block(nn.Module):
         return self.shortcut(x) + self.body(x)
 
 
+def downsampling_stem(cfg: ModelConfig, channels: int, steps: int) -> list[nn.Module]:
+    """`steps` stride-2 full convolutions of `width` filters (none for images <= 32 pixels)."""
+    layers: list[nn.Module] = []
+    for i in range(steps):
+        c_in = channels if i == 0 else cfg.width
+        conv = nn.Conv2d(c_in, cfg.width, 3, stride=2, padding=1, bias=not cfg.batchnorm)
+        layers += [conv, *activate(cfg, cfg.width)]
+    return layers
+
+
 def build_model(cfg: ModelConfig, in_shape: tuple[int, ...], num_outputs: int) -> nn.Sequential:
     """Build the network for inputs of shape (C, H, W) and `num_outputs` classes."""
-    channels = in_shape[0]
+    steps = stem_steps(in_shape[1:])
+    down = downsampling_stem(cfg, in_shape[0], steps)
+    channels = cfg.width if steps else in_shape[0]
     if cfg.preset == "minimal":
-        features = cfg.width * in_shape[1] * in_shape[2]
+        features = cfg.width * halved(in_shape[1], steps) * halved(in_shape[2], steps)
         conv = separable(channels, cfg.width, 1, bias=True)
         head = nn.Linear(features, num_outputs)
-        return nn.Sequential(Normalize(), conv, nn.ReLU(), nn.Flatten(), head)
+        return nn.Sequential(Normalize(), *down, conv, nn.ReLU(), nn.Flatten(), head)
     stem = nn.Conv2d(channels, cfg.width, 3, padding=1, bias=not cfg.batchnorm)
-    layers: list[nn.Module] = [Normalize(), stem, *activate(cfg, cfg.width)]
+    layers: list[nn.Module] = [Normalize(), *down, stem, *activate(cfg, cfg.width)]
     channels = cfg.width
     for i in range(cfg.depth):
         second_stage = i >= cfg.depth // 2

@@ -98,3 +98,21 @@ def test_blocks_are_residual():
 def test_bad_sizes_are_named():
     assert ModelConfig(depth=0).problems() == ["model.depth must be at least 1."]
     assert ModelConfig(width=0).problems() == ["model.width must be at least 1."]
+
+
+@pytest.mark.parametrize("preset", ["minimal", "scaled"])
+@pytest.mark.parametrize("channels", [1, 3])  # gray and RGB
+@pytest.mark.parametrize(("side", "steps"), [(8, 0), (32, 0), (64, 1), (224, 3), (33, 1)])
+def test_any_image_size_with_a_stem_for_large_ones(preset, channels, side, steps):
+    shape = (channels, side, side)
+    model = build_model(ModelConfig(preset=preset, width=8), shape, CLASSES)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.groups == 1]
+    assert [c.stride for c in convs[:steps]] == [(2, 2)] * steps  # full strided convolutions
+    assert model(torch.randn(2, *shape)).shape == (2, CLASSES)
+
+
+def test_the_stem_leaves_small_inputs_alone():
+    small = build_model(ModelConfig(**REFERENCE), SHAPE, CLASSES)
+    also = build_model(ModelConfig(**REFERENCE), (1, 32, 32), CLASSES)
+    assert len(small) == len(also)
+    assert sum(p.numel() for p in small.parameters()) == sum(p.numel() for p in also.parameters())

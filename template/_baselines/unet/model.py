@@ -17,6 +17,14 @@ noise. Measured on the default photos (`train --final`, 30 epochs): train PSNR 6
 the noisy input after 5 epochs instead of 13, and test PSNR 28.2 dB instead of 27.4. The
 input is normalised by the first module (statistics of the training split); the output is
 in the target's units (pixel values), not normalised ones.
+
+Input sizes (both presets): any image of C channels (1 gray, 3 RGB, or more) and any
+height and width from 1 pixel up; the output has the input's size. The U-Net has no
+downsampling stem, unlike the classifiers: a denoiser answers per pixel, and detail a stem
+threw away the decoder could not restore, so a 224x224 image costs 49 times a 32x32 one
+(cut large images into patches, `data.patch_size`). Sizes not divisible by 2**depth need
+no padding: each stride-2 convolution rounds up (n -> ceil(n / 2)) and the decoder crops
+its doubled maps back to the size of the skip connection they join.
 """
 
 from __future__ import annotations

@@ -72,3 +72,20 @@ def test_config_problems():
     assert ModelConfig().problems() == []
     assert ModelConfig(depth=0).problems() == ["model.depth must be at least 1."]
     assert ModelConfig(width=256).problems() == ["model.max_width must be at least model.width."]
+
+
+@pytest.mark.parametrize("preset", ["minimal", "scaled"])
+@pytest.mark.parametrize("channels", [1, 3])  # gray and RGB
+@pytest.mark.parametrize("side", [8, 32, 64, 224])
+def test_any_image_size_comes_back_whole(preset, channels, side):
+    shape = (channels, side, side)
+    model = build_model(ModelConfig(preset=preset, width=4, max_width=8), shape, channels)
+    x = torch.rand(1, *shape)
+    assert model(x).shape == x.shape
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 9), (3, 30, 226), (1, 1, 1)])
+def test_sizes_not_divisible_by_the_downsampling_need_no_padding(shape):
+    model = build_model(ModelConfig(depth=3, width=4, max_width=8), shape, shape[0])
+    x = torch.rand(1, *shape)
+    assert model(x).shape == x.shape  # each level rounds up, the decoder crops back

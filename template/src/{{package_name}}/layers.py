@@ -31,3 +31,26 @@ def set_input_stats(model: nn.Module, x: torch.Tensor) -> None:
         if isinstance(layer, Normalize):
             layer.mean.fill_(x.float().mean().item())
             layer.std.fill_(x.float().std().item() or 1.0)
+
+
+STEM_LIMIT = 32  # the stem halves an image until its larger side is at most this
+
+
+def stem_steps(size: tuple[int, ...], limit: int = STEM_LIMIT) -> int:
+    """Stride-2 steps that bring the larger side of an (H, W) image to at most `limit`.
+
+    Each step maps a side of n pixels to ceil(n / 2) (3x3, stride 2, padding 1), so any
+    size works, odd ones included: 8 and 32 take none (the stem is then absent), 64 one,
+    224 three (112, 56, 28).
+    """
+    side, steps = max(size, default=1), 0
+    while side > limit:
+        side, steps = (side + 1) // 2, steps + 1
+    return steps
+
+
+def halved(size: int, steps: int) -> int:
+    """A side of `size` pixels after `steps` stride-2 steps."""
+    for _ in range(steps):
+        size = (size + 1) // 2
+    return size

@@ -12,24 +12,20 @@ after its heartbeat stops). The same command on other machines with one `--stora
 (e.g. postgresql://...) adds workers. At the end: the runs table (seeds grouped), the
 curves (runs/sweeps/<name>-runs.png) and the best config (runs/sweeps/<name>-best.toml,
 for `train --config`).
+
+The plan is parsed in sweepplan.py, the study and its storage live in sweepstudy.py; this
+module runs the trials (workers) and reports the sweep's end.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import itertools
+import csv
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 import tomllib
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,224 +43,11 @@ from optuna.trial import FrozenTrial, TrialState
 from . import config, files, runstable, task, train
 from .errors import ConfigError, DataError, NonFiniteError
 from .lifecycle import Loop, Technique
-from .overrides import coerce, lookup, set_value
+from .overrides import set_value
+from .sweepplan import default_name, distributions, make_plan
+from .sweepstudy import claim, fail_and_requeue, heartbeat, open_study, requeue_dead
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-HEARTBEAT = 10  # seconds between a running trial's signs of life in the storage
-WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial (to spot dead workers)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-# ------------------------------------------------------------------ what the sweep runs
-def parse_grid(items: list[str], cfg: config.Config) -> dict[str, list[Any]]:
-    """`key=v1,v2` -> {key: [typed values]}."""
-    grid = {}
-    for item in items:
-        key, values = _key_value("--grid", item, cfg)
-        grid[key] = [coerce(key, v.strip(), lookup(cfg, key)[2]) for v in values.split(",")]
-        if len(set(grid[key])) < len(grid[key]):
-            raise ConfigError(f"--grid {item}: a value is listed twice.")
-    return grid
-
-
-def parse_search(items: list[str], cfg: config.Config) -> dict[str, list[Any]]:
-    """`key=log:lo:hi`, `key=lo:hi` or `key=a,b,c` -> {key: [kind, ...]}."""
-    space: dict[str, list[Any]] = {}
-    for item in items:
-        key, spec = _key_value("--search", item, cfg)
-        kind = lookup(cfg, key)[2]
-        if "," in spec or ":" not in spec:
-            space[key] = ["choice", *(coerce(key, v.strip(), kind) for v in spec.split(","))]
-            continue
-        log = spec.startswith("log:")
-        bounds = spec.removeprefix("log:").split(":")
-        if len(bounds) != 2 or kind not in (int, float):
-            raise ConfigError(
-                f"--search {item}: use key=log:low:high or key=low:high for a number, "
-                "key=a,b,c for choices."
-            )
-        low, high = (coerce(key, b.strip(), kind) for b in bounds)
-        if not low < high:
-            raise ConfigError(f"--search {item}: the low bound must be below the high one.")
-        if log and low <= 0:
-            raise ConfigError(f"--search {item}: log: needs positive bounds.")
-        space[key] = ["log" if log else "range", low, high]
-    return space
-
-
-def _key_value(flag: str, item: str, cfg: config.Config) -> tuple[str, str]:
-    key, sep, value = item.partition("=")
-    if not sep or not value.strip():
-        raise ConfigError(f"{flag} {item!r} must look like section.field=...")
-    lookup(cfg, key.strip())  # unknown keys: one sentence with a "did you mean"
-    return key.strip(), value.strip()
-
-
-def make_plan(args: argparse.Namespace) -> dict[str, Any]:
-    """The sweep as plain data, stored in the study (workers read it from there)."""
-    if args.seeds < 1 or args.trials < 1:
-        raise ConfigError("--seeds and --trials must be at least 1.")
-    if args.search and (args.grid or args.seeds > 1):
-        raise ConfigError(
-            "--search samples its own trials: run seeds and grids as a sweep of their own."
-        )
-    cfg = config.build([Path(p) for p in args.config], args.overrides)
-    grid = parse_grid(args.grid, cfg)
-    if args.seeds > 1:
-        grid["train.seed"] = list(range(args.seeds))
-    search = parse_search(args.search, cfg)
-    cfg.train.progress = False  # workers share one terminal: one line per epoch
-    plan = {"grid": grid, "search": search, "trials": args.trials if search else 0}
-    return json.loads(json.dumps({**plan, "base": cfg.to_dict()}))  # as the storage keeps it
-
-
-def distributions(plan: dict[str, Any]) -> dict[str, BaseDistribution]:
-    found: dict[str, BaseDistribution] = {}
-    for key, values in plan["grid"].items():
-        found[key] = CategoricalDistribution(values)
-    for key, (kind, *rest) in plan["search"].items():
-        if kind == "choice":
-            found[key] = CategoricalDistribution(rest)
-        elif isinstance(rest[0], int):
-            found[key] = IntDistribution(rest[0], rest[1], log=kind == "log")
-        else:
-            found[key] = FloatDistribution(rest[0], rest[1], log=kind == "log")
-    return found
-
-
-def default_name(args: argparse.Namespace) -> str:
-    """A readable name from the arguments, with a short hash of --config/--set if given."""
-    parts = [item.replace(",", "+").replace(":", "~") for item in [*args.grid, *args.search]]
-    parts += [f"seeds{args.seeds}"] if args.seeds > 1 else []
-    parts += [f"trials{args.trials}"] if args.search else []
-    base = json.dumps([[str(p) for p in args.config], args.overrides])
-    if args.config or args.overrides:
-        parts.append(hashlib.sha1(base.encode()).hexdigest()[:6])
-    return "_".join(parts) or "sweep"
-
-
-# ------------------------------------------------------------------ the study and its storage
-def open_study(name: str, url: str, plan: dict[str, Any] | None) -> optuna.Study:
-    """The study `name` in `url`: made and filled when new (plan given), else checked
-    against `plan`; a worker (plan None) takes the study as it is."""
-    try:
-        storage = optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT,
-            grace_period=6 * HEARTBEAT,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(),
-        )
-    except Exception as err:  # a bad URL, a missing driver, a server that is not there
-        cause = err.__cause__ or err  # e.g. the database driver that is not installed
-        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(err).__name__
-        raise ConfigError(f"Cannot open the sweep storage {url}: {reason}") from None
-    direction = "maximize" if task.HIGHER_IS_BETTER else "minimize"
-    # steps are epochs (from 1): the first is never judged, and nothing before 3 finished trials
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
-    kind = dict(storage=storage, sampler=optuna.samplers.TPESampler(), pruner=pruner)
-    try:
-        study = optuna.create_study(study_name=name, direction=direction, **kind)  # type: ignore[arg-type]
-    except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(study_name=name, **kind)  # type: ignore[arg-type]
-    else:
-        if plan is None:  # a --worker started before its sweep: leave no empty study
-            optuna.delete_study(study_name=name, storage=storage)
-            raise ConfigError(f"There is no sweep named {name!r} in {url}.")
-        study.set_user_attr("plan", plan)
-        enqueue(study, plan)
-        return study
-    for _ in range(50):  # a study made a moment ago by another machine gets its plan
-        if "plan" in study.user_attrs or plan is None:
-            break
-        time.sleep(0.1)
-    if plan is not None and study.user_attrs.get("plan") != plan:
-        raise ConfigError(
-            f"A sweep named {name!r} exists in {url} with other parameters; choose another "
-            "--name, or repeat its own arguments to continue it."
-        )
-    return study
-
-
-def enqueue(study: optuna.Study, plan: dict[str, Any]) -> None:
-    """The grid (x seeds) as enqueued trials; a search as `trials` empty slots."""
-    if plan["search"]:
-        for _ in range(plan["trials"]):
-            study.enqueue_trial({})
-        return
-    keys = list(plan["grid"])
-    for values in itertools.product(*plan["grid"].values()):
-        study.enqueue_trial(dict(zip(keys, values, strict=True)))
-
-
-def storage_of(study: optuna.Study) -> Any:
-    """The study's storage (RDBStorage behind Optuna's cache): claims and heartbeats."""
-    return study._storage
-
-
-def requeue_dead(study: optuna.Study) -> None:
-    """Trials left running by a worker of this machine that is gone: failed, queued again."""
-    host = socket.gethostname()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if owner == host and pid.isdigit() and not _alive(int(pid)):
-            fail_and_requeue(study, trial)
-
-
-def fail_and_requeue(study: optuna.Study, trial: FrozenTrial) -> None:
-    storage = storage_of(study)
-    try:
-        if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-            return
-    except optuna.exceptions.UpdateFinishedTrialError:
-        return
-    optuna.storages.RetryHeartbeatStaleTrialCallback()(study, storage.get_trial(trial._trial_id))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def claim(study: optuna.Study) -> optuna.Trial | None:
-    """A waiting trial, now running and ours; None when the queue is empty."""
-    optuna.storages.fail_stale_trials(study)  # other machines' dead workers
-    storage = storage_of(study)
-    for frozen in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        try:
-            if storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
-                trial = optuna.Trial(study, frozen._trial_id)
-                trial.set_user_attr("worker", WORKER)
-                return trial
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another worker took it and finished it meanwhile
-    return None
-
-
-@contextmanager
-def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
-    """Signs of life while the trial trains, so other machines see when it died."""
-    done = threading.Event()
-
-    def beat() -> None:
-        while True:
-            storage_of(study).record_heartbeat(trial._trial_id)
-            if done.wait(HEARTBEAT):
-                return
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
 
 
 # ------------------------------------------------------------------ workers and trials
@@ -274,11 +57,13 @@ class Report(Technique):
     name = "sweep"
 
     def __init__(self, trial: optuna.Trial, prune: bool) -> None:
-        self.trial, self.prune, self.pruned = trial, prune, False
+        self.trial, self.prune, self.pruned, self.known = trial, prune, False, False
 
     def start_epoch(self, loop: Loop, epoch: int) -> None:
-        if "run_dir" not in self.trial.user_attrs:  # known once the run has its folder
+        # known once the run has its folder; a retried trial's copied run_dir is the dead one's
+        if not self.known:
             self.trial.set_user_attr("run_dir", str(loop.run_dir))
+            self.known = True
 
     def end_epoch(self, loop: Loop, epoch: int, row: dict[str, float]) -> None:
         value = row.get(f"valid_{task.METRIC}", row.get(f"train_{task.METRIC}"))
@@ -299,7 +84,8 @@ def work(study: optuna.Study, plan: dict[str, Any]) -> None:
 
 def run_trial(study: optuna.Study, trial: optuna.Trial, plan: dict[str, Any]) -> None:
     params = {key: _suggest(trial, key, dist) for key, dist in distributions(plan).items()}
-    report = Report(trial, prune=bool(plan["search"]))
+    processes = plan.get("torchrun", 0)
+    report = Report(trial, prune=bool(plan["search"]) and not processes)
     try:
         cfg = config.from_dict(plan["base"])
         for key, value in params.items():
@@ -307,7 +93,10 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: dict[str, Any]) ->
         cfg.train.run_name = f"{study.study_name}-{trial.number:03d}"
         cfg.track.group = cfg.track.group or study.study_name  # tracked runs carry the sweep
         with heartbeat(study, trial):
-            summary = train.run(config.validate(cfg), extra=[report])
+            if processes:
+                summary = under_torchrun(config.validate(cfg), processes, trial)
+            else:
+                summary = train.run(config.validate(cfg), extra=[report])
     except KeyboardInterrupt:
         fail_and_requeue(study, study.get_trials(deepcopy=False)[trial.number])
         raise
@@ -321,6 +110,33 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: dict[str, Any]) ->
     else:
         value = summary.get(runstable.METRIC, summary.get(f"train_{task.METRIC}"))
         study.tell(trial, value)
+
+
+def under_torchrun(cfg: config.Config, processes: int, trial: optuna.Trial) -> dict[str, Any]:
+    """The trial as `torchrun --standalone --nproc_per_node=N -m PKG train --config FILE`.
+
+    Its epochs reach the study when it has ended (so a torchrun trial is never pruned);
+    its summary is the run's summary.json.
+    """
+    root, name = Path(cfg.train.runs_dir), cfg.train.run_name
+    spec = root / "sweeps" / f"{name}.toml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    cfg.save(spec)
+    before = set(root.glob(f"{name}*"))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += [f"--nproc_per_node={processes}", "-m", __package__ or "", "train"]
+    code = subprocess.run([*command, "--config", str(spec)]).returncode
+    made = [p for p in root.glob(f"{name}*") if p not in before and (p / "summary.json").is_file()]
+    if code != 0 or len(made) != 1:
+        raise ConfigError(f"torchrun of trial {trial.number} ended with exit code {code}.")
+    trial.set_user_attr("run_dir", str(made[0]))
+    with (made[0] / "metrics.csv").open(encoding="utf-8") as table:
+        for row in csv.DictReader(table):
+            value = row.get(f"valid_{task.METRIC}") or row.get(f"train_{task.METRIC}")
+            if value:
+                trial.report(float(value), int(row["epoch"]))
+    summary: dict[str, Any] = json.loads((made[0] / "summary.json").read_text("utf-8"))
+    return summary
 
 
 def _suggest(trial: optuna.Trial, key: str, dist: BaseDistribution) -> Any:
@@ -391,6 +207,8 @@ def best_config(
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ConfigError("--jobs must be at least 1 (worker processes on this machine).")
+    if args.torchrun and args.jobs > 1:
+        raise ConfigError("--torchrun N gives each trial this machine's GPUs: use --jobs 1.")
     plan = None if args.worker else make_plan(args)
     name = args.name or default_name(args)
     runs_dir = Path(plan["base"]["train"]["runs_dir"] if plan else "runs")
@@ -445,5 +263,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="the study's name (default: made from the arguments)")
     p.add_argument("--storage", metavar="URL", help="default sqlite:///runs/sweeps/NAME.db")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes here")
+    p.add_argument(
+        "--torchrun",
+        type=int,
+        default=0,
+        metavar="N",
+        help="start each trial with torchrun, N processes (one per GPU); trials are not pruned",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_sweep)
