@@ -83,3 +83,54 @@ def test_pair_plot_draws_each_pair(tmp_path):
     }
     ev.pair_plot(tmp_path / "p.png", "t", [c, c])
     assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_the_report_shows_each_interval_and_its_verdict():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("evidence", ROOT / "benchmarks" / "evidence.py")
+    evidence = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evidence)
+    claims = sys.modules["evidence_claims"]
+
+    class FakeLab:
+        key, baseline, data_name, epochs, batch_size, lr, base = (
+            "cnn-digits",
+            "cnn",
+            "digits",
+            3,
+            64,
+            1e-3,
+            [],
+        )
+        data = {"sizes": {"train": 10, "valid": 5}}
+
+    lab = FakeLab()
+    found = [
+        claims.comparison(
+            "ema", lab, "raw", [0.9, 0.8, 0.85], "EMA", [0.95, 0.86, 0.9], "valid_accuracy"
+        ),
+        claims.comparison(
+            "warmup", lab, "none", [0.5, 0.6, 0.7], "warmup", [0.6, 0.5, 0.7], "valid_accuracy"
+        ),
+    ]
+    assert [c["verdict"] for c in found] == [ev.HELPS, ev.NONE]
+    info = {
+        "machine": "m",
+        "torch": "t",
+        "torch_threads": 2,
+        "python": "3",
+        "date": "d",
+        "command": "python benchmarks/evidence.py",
+        "load_start": 1.0,
+        "load_end": 2.0,
+        "wall_seconds": 3.0,
+        "runs": 4,
+        "jobs": 1,
+        "quick": False,
+        "seeds": [0, 1, 2],
+    }
+    text = evidence.report(info, {"cnn-digits": lab}, found, {"failed": ["x: y"]})
+    rows = [line for line in text.splitlines() if line.startswith("| EMA")]
+    # diffs .05 .06 .05: sd 0.005774, se 0.003333, t(2) 4.3027: half width 0.01434
+    assert "+0.0533 [+0.0390, +0.0677]" in rows[0] and "**helps**" in rows[0]
+    assert "- x: y" in text
