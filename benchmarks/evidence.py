@@ -143,6 +143,17 @@ def summary_rows(comparisons: Sequence[dict]) -> list[list[str]]:
     return rows
 
 
+PAPER = {"lstm": " (the MNIST-1D paper, 4,000 training samples: CNN 0.94, GRU 0.91 test accuracy)"}
+
+
+def baseline_line(lab: Lab) -> str:
+    """The default config's own number on this lab's data, beside a paper's where known."""
+    runs = [r for name, r in lab.runs.items() if name.startswith("default-s") and "summary" in r]
+    key = "valid_psnr" if lab.baseline == "unet" else "valid_accuracy"
+    values = [r["summary"][key] for r in runs]
+    return f"- the default config's {key}: {mean_text(values)}" + PAPER.get(lab.baseline, "")
+
+
 HEADER = ["claim", "baseline (data)", "B vs A", "metric", "A", "B", "B - A [95% CI]", "verdict",
           "the reference (and a paper)"]  # fmt: skip
 
@@ -182,6 +193,7 @@ def report(info: dict[str, Any], labs: dict[str, Lab], comparisons: list[dict], 
             f"- epochs {lab.epochs}, batch {lab.batch_size}, lr {lab.lr:g}; split sizes: "
             + ", ".join(f"{k} {v}" for k, v in sizes.items()),
             f"- settings every run has: {' '.join(f'`{s}`' for s in lab.base) or 'none'}",
+            baseline_line(lab),
             "",
             markdown_table(
                 [

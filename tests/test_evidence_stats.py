@@ -103,6 +103,7 @@ def test_the_report_shows_each_interval_and_its_verdict():
             [],
         )
         data = {"sizes": {"train": 10, "valid": 5}}
+        runs = {"default-s0": {"summary": {"valid_accuracy": 0.9}}}
 
     lab = FakeLab()
     found = [
@@ -134,3 +135,4 @@ def test_the_report_shows_each_interval_and_its_verdict():
     # diffs .05 .06 .05: sd 0.005774, se 0.003333, t(2) 4.3027: half width 0.01434
     assert "+0.0533 [+0.0390, +0.0677]" in rows[0] and "**helps**" in rows[0]
     assert "- x: y" in text
+    assert "- the default config's valid_accuracy: 0.9000" in text
