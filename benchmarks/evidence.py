@@ -15,6 +15,14 @@ claims are in evidence_claims.py, the BatchNorm/NaN one in evidence_nan.py, the 
 generators in evidence_data.py. A lab is a baseline on one data set (LABS); `--quick`
 runs every lab's every arm with 3 epochs, 128 training samples and seeds 0 1, for tests.
 
+Sizes, chosen for the 60-minute budget of the whole default command on an idle 2-core
+machine (an estimate from the earlier single-lab script's 7 minutes for about 60 cnn-digits
+runs, not a measurement of this one): 5 seeds; cnn and resnet_dw on digits at their default
+30 epochs (1,797 images); cnn on shapes, 6,000 images of 16x16 RGB (not 32x32, which cost
+about 16 times the digits' compute per image), 10 epochs; lstm on MNIST-1D made with 10,000
+samples (8,000 train+valid, 2,000 test), 15 epochs; unet on 18 photographs at its default 15
+epochs. `--jobs N` trains N seeds of an arm at once.
+
 Results: benchmarks/results/evidence.md (the summary table first, then each lab's),
 evidence.json (every run's raw numbers) and evidence-<lab>.png (each pair drawn).
 """
@@ -241,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--jobs", type=int, default=1, help="training runs at once (seeds of one arm)"
     )
+    parser.add_argument(
+        "--work", type=Path, help="keep projects and runs here; finished runs are reused"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
     seeds = QUICK["seeds"] if args.quick else args.seeds
@@ -248,8 +259,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     labs: dict[str, Lab] = {}
     comparisons: list[dict] = []
     stories: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="evidence-") as tmp:
-        stage = Path(tmp) / "results"  # everything lands in --out at the end, or nothing does
+    with tempfile.TemporaryDirectory(prefix="evidence-") as temporary:
+        tmp = str(args.work or temporary)
+        stage = Path(temporary) / "results"  # everything lands in --out at the end
         stage.mkdir()
         for name in args.labs or list(LABS):
             print(f"{name} ({time.perf_counter() - started:.0f} s so far)", flush=True)

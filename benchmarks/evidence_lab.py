@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,10 +51,10 @@ class Lab:
         jobs: int = 1,
     ) -> None:
         self.where, self.key, self.baseline, self.data_name = where / key, key, baseline, data
-        self.where.mkdir(parents=True)
-        self.project = new_project(
-            self.where / f"ev-{baseline}", where / "home", f"baseline={baseline}"
-        )
+        self.where.mkdir(parents=True, exist_ok=True)
+        self.project = self.where / f"ev-{baseline}"
+        if not (self.project / "configs").is_dir():  # a --work folder keeps its project
+            new_project(self.project, where / "home", f"baseline={baseline}")
         (self.package,) = [p.name for p in (self.project / "src").iterdir() if p.is_dir()]
         defaults = tomllib.loads((self.project / "configs" / "default.toml").read_text())
         self.defaults = defaults
@@ -107,6 +108,20 @@ class Lab:
             if self.runs[run_name]["settings"] != list(settings):
                 raise ValueError(f"run {run_name} was trained with other settings")
             return self.runs[run_name]
+        run_dir = self.runs_dir / run_name
+        if (run_dir / "summary.json").is_file():  # finished in an earlier call (--work)
+            self.runs[run_name] = {
+                "name": run_name,
+                "settings": list(settings),
+                "seed": seed,
+                "run_dir": str(run_dir),
+                "returncode": 0,
+                "reused": True,
+                "summary": json.loads((run_dir / "summary.json").read_text()),
+                "history": read_history(run_dir / "metrics.csv"),
+            }
+            return self.runs[run_name]
+        shutil.rmtree(run_dir, ignore_errors=True)  # an unfinished one starts again
         args = ["train", "--no-progress", "--seed", str(seed), "--run-name", run_name]
         args += ["--runs-dir", str(self.runs_dir)]
         args += ["--epochs", str(self.override)] if self.override else []
@@ -117,7 +132,6 @@ class Lab:
         start = time.perf_counter()
         done = self.cli(*args)
         wall = time.perf_counter() - start
-        run_dir = self.runs_dir / run_name
         record: dict[str, Any] = {
             "name": run_name,
             "settings": list(settings),
