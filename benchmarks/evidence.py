@@ -100,6 +100,8 @@ def run_lab(
     only: Sequence[str] | None,
     quick: bool,
     jobs: int = 1,
+    epochs: int | None = None,
+    threads: int = THREADS,
 ) -> tuple[Lab, list[dict], dict[str, Any]]:
     spec = LABS[name]
     base: list[str] = []
@@ -109,8 +111,8 @@ def run_lab(
         base.append(f"data.source={spec['make'](made, quick)}")
     if quick:
         base.append(f"data.subset={QUICK['subset']}")
-    epochs = QUICK["epochs"] if quick else spec.get("epochs")
-    lab = Lab(where, name, spec["baseline"], spec["data"], epochs, base, jobs)
+    epochs = QUICK["epochs"] if quick else epochs or spec.get("epochs")
+    lab = Lab(where, name, spec["baseline"], spec["data"], epochs, base, jobs, threads)
     comparisons: list[dict] = []
     stories: dict[str, Any] = {}
     for claim in spec["claims"]:
@@ -249,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--jobs", type=int, default=1, help="training runs at once (seeds of one arm)"
     )
+    parser.add_argument("--epochs", type=int, help="every lab's epochs (default: each lab's)")
+    parser.add_argument("--threads", type=int, default=THREADS, help="torch threads per run")
     parser.add_argument(
         "--work", type=Path, help="keep projects and runs here; finished runs are reused"
     )
@@ -266,7 +270,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name in args.labs or list(LABS):
             print(f"{name} ({time.perf_counter() - started:.0f} s so far)", flush=True)
             try:
-                lab, found, told = run_lab(name, Path(tmp), seeds, args.only, args.quick, args.jobs)
+                lab, found, told = run_lab(
+                    name, Path(tmp), seeds, args.only, args.quick, args.jobs, args.epochs,
+                    args.threads,
+                )  # fmt: skip
             except (Exception, SystemExit) as err:  # a lab that cannot start: reported
                 stories.setdefault("failed", []).append(f"{name}: {str(err)[-300:]}")
                 continue
@@ -278,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 pair_plot(stage / f"evidence-{name}.png", f"{name}: each seed's pair", found)
         runs = {f"{k}/{r}": rec for k, lab in labs.items() for r, rec in lab.runs.items()}
         info = meta(
-            THREADS,
+            args.threads,
             command=" ".join(["python", "benchmarks/evidence.py", *sys.argv[1:]]),
             seeds=seeds,
             quick=args.quick,

@@ -49,6 +49,7 @@ class Lab:
         epochs: int | None,
         base: Sequence[str] = (),
         jobs: int = 1,
+        threads: int = THREADS,
     ) -> None:
         self.where, self.key, self.baseline, self.data_name = where / key, key, baseline, data
         self.where.mkdir(parents=True, exist_ok=True)
@@ -68,8 +69,8 @@ class Lab:
         self.env = {
             **os.environ,
             "PYTHONPATH": str(self.project / "src"),  # absolute: the rendered package
-            "OMP_NUM_THREADS": str(THREADS),
-            "MKL_NUM_THREADS": str(THREADS),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
         }
         self.runs: dict[str, dict[str, Any]] = {}  # run name -> record, for evidence.json
         source = next((s.split("=", 1)[1] for s in self.base if s.startswith("data.source=")), "")
