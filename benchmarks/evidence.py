@@ -185,7 +185,7 @@ def report(info: dict[str, Any], labs: dict[str, Lab], comparisons: list[dict], 
         f"- command: `{info['command']}`",
         f"- load average (1 min) at start {info['load_start']:.2f}, at end "
         f"{info['load_end']:.2f}; wall time {info['wall_seconds']:.0f} s, {info['runs']} runs, "
-        f"{info['jobs']} at a time"
+        f"{info['jobs']} at a time, {info.get('reused', 0)} of them reused from `--work`"
         + (" (--quick: tiny sizes, not evidence)" if info["quick"] else ""),
         f"- seeds: {', '.join(map(str, info['seeds']))}; interval: {METHOD}",
         "",
@@ -292,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             jobs=args.jobs,
             wall_seconds=time.perf_counter() - started,
             runs=len(runs),
+            reused=sum(bool(record.get("reused")) for record in runs.values()),
             load_start=load_start,
             load_end=os.getloadavg()[0],
         )
