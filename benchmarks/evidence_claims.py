@@ -213,14 +213,16 @@ def claim_averaging(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     ema = lab.arm("ema", ["average.kind=ema"], seeds)
     start = max(1, lab.epochs - lab.epochs // 4)
     swa = lab.arm("swa", ["average.kind=swa", f"average.start_epoch={start}"], seeds)
-    decay = lab.defaults.get("average", {}).get("decay", "?")
+    decay = lab.defaults.get("average", {}).get("decay", 0.999)
+    steps = lab.epochs * math.ceil(lab.data["sizes"]["train"] / lab.batch_size)
+    kept = f"{decay:g}^{steps} steps = {decay**steps:.2f} of the first weights remain"
 
     def column(runs: Sequence[dict], key: str) -> list[float]:
         return [run["history"][-1][key] for run in runs]
 
     return [
         comparison("ema", lab, "raw weights", column(ema, m), "EMA", column(ema, avg), m,
-                   note=f"same run; decay {decay}"),
+                   note=f"same run; {kept}"),
         comparison("swa", lab, "raw weights", column(swa, m), "SWA", column(swa, avg), m,
                    note=f"same run; SWA from epoch {start}, schedule kept"),
     ]  # fmt: skip
