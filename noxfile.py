@@ -254,10 +254,11 @@ def mutants(session: nox.Session) -> None:
 
 @nox.session
 def evidence(session: nox.Session) -> None:
-    """The reference's claims tested on the default data (7 minutes idle here): tables, plots.
+    """The reference's claims as paired comparisons on the baselines: tables, pair plots.
 
-    Writes benchmarks/results/evidence.{md,json} and evidence-*.png. posargs go to
-    benchmarks/evidence.py (`--seeds 0`, `--only dsd sgdr`).
+    Writes benchmarks/results/evidence.{md,json} and evidence-<lab>.png, then the README's
+    block. posargs go to benchmarks/evidence.py (`--quick`, `--labs cnn-digits`, `--only
+    averaging warmup`, `--seeds 0 1 2 3 4`).
     """
     session.run("python", "benchmarks/evidence.py", *session.posargs)
     session.run("python", "benchmarks/readme.py")

@@ -1,0 +1,86 @@
+"""benchmarks/evidence.py --quick: paired comparisons come out of real runs, and every
+verdict in the report and the README follows from its interval."""
+
+import importlib.util
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+stats = load("evidence_stats")
+readme = load("readme")
+
+
+def verdict_of(cell: str) -> str:
+    """The verdict that a `+m [low, high]` cell implies (higher is better)."""
+    found = re.fullmatch(r"([+-][\d.]+) \[([+-][\d.e+-]+), ([+-][\d.e+-]+)\]", cell.strip())
+    assert found, cell
+    low, high = float(found[2]), float(found[3])
+    return stats.verdict({"n": 2, "low": low, "high": high, "mean": float(found[1])})
+
+
+def check_report(out: Path) -> dict:
+    data = json.loads((out / "evidence.json").read_text())
+    assert data["comparisons"]
+    for c in data["comparisons"]:
+        assert len(c["a_values"]) == len(c["b_values"]) == len(data["meta"]["seeds"])
+        iv = stats.paired(c["a_values"], c["b_values"])
+        assert c["interval"]["low"] == pytest.approx(iv["low"], nan_ok=True)
+        assert c["verdict"] == stats.verdict(iv, c["higher_is_better"])
+    summary = readme.tables((out / "evidence.md").read_text())[0].splitlines()[2:]
+    assert len(summary) == len(data["comparisons"])
+    for line in summary:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if "loss" not in cells[3] and "(no interval)" not in cells[6]:
+            assert cells[7] == f"**{verdict_of(cells[6])}**"
+    assert list(out.glob("evidence-*.png"))
+    return data
+
+
+@pytest.mark.slow  # a render and 4 tiny runs: 26 min on this 2-core machine at load 14
+def test_quick_averaging_on_the_cnn(tmp_path, monkeypatch):
+    evidence = load("evidence")
+    monkeypatch.setattr(sys, "argv", ["evidence.py"])
+    out = tmp_path / "out"
+    evidence.main(["--quick", "--labs", "cnn-digits", "--only", "averaging", "--out", str(out)])
+    data = check_report(out)
+    assert {c["claim"] for c in data["comparisons"]} == {"ema", "swa"}
+    assert data["meta"]["quick"] is True
+
+
+def test_the_readme_verdicts_follow_from_the_committed_intervals():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- results: evidence.md meta table 1 -->\n(.*?)<!-- /results -->",
+                      text, re.DOTALL)  # fmt: skip
+    assert block, "README.md has no evidence block"
+    lines = [line for line in block[1].splitlines() if line.startswith("| ")][2:]  # no header
+    assert lines
+    for line in lines:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if "(no interval)" in cells[6]:
+            continue
+        assert cells[7] == f"**{verdict_of(cells[6])}**", line
+        assert not math.isnan(float(cells[6].split()[0]))
+
+
+@pytest.mark.slow
+def test_quick_runs_every_lab_and_arm(tmp_path, monkeypatch):
+    evidence = load("evidence")
+    monkeypatch.setattr(sys, "argv", ["evidence.py"])
+    evidence.main(["--quick", "--out", str(tmp_path)])
+    data = check_report(tmp_path)
+    assert {c["lab"] for c in data["comparisons"]} == set(evidence.LABS)
