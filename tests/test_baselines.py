@@ -16,7 +16,14 @@ from scaffold.variants import baseline_facts, baselines
 ROOT = template_root()
 FOLDER = ROOT / "template" / "_baselines"
 FACTS = {"description", "task", "dataset", "input_shape", "sequential", "has_batchnorm"}
-FACTS |= {"train", "ddp_settings", "benchmark", "h200_raw", "bench_precision_accuracy"}
+FACTS |= {
+    "train",
+    "ddp_settings",
+    "benchmark",
+    "h200_raw",
+    "bench_precision_accuracy",
+    "input_sizes",
+}
 
 
 def test_the_baseline_choices_are_the_baseline_folders() -> None:
