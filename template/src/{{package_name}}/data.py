@@ -196,15 +196,16 @@ def load_arrays(cfg: DataConfig) -> dict[str, Any]:
         return dataset.load_default()
     path = Path(cfg.source)
     try:
-        if path.is_dir() and len(dataset.SAMPLE_AXES) != 3:
-            raise DataError(
-                f"data.source {cfg.source!r} is a folder of images, and this model takes "
-                f"sequences: give a .npz file of (N, {', '.join(dataset.SAMPLE_AXES)}) arrays."
-            )
         if path.is_dir() and (path / "x.npy").is_file():
             arrays = folders.array_folder(path, cfg, streamable=task.LABELLED)
             lazy = isinstance(arrays["x"], Lazy)
             return check_lazy(arrays, str(path)) if lazy else check_arrays(arrays, str(path))
+        if path.is_dir() and len(dataset.SAMPLE_AXES) != 3:
+            raise DataError(
+                f"data.source {cfg.source!r} is a folder of images, and this model takes "
+                f"sequences: give a .npz file (or a folder with x.npy and y.npy) of (N, "
+                f"{', '.join(dataset.SAMPLE_AXES)}) arrays."
+            )
         if path.is_dir():
             if task.LABELLED:
                 return folders.image_folder(path, cfg)
