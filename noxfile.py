@@ -223,6 +223,7 @@ def bench(session: nox.Session) -> None:
     precision.py: fp32 against bf16 (and channels_last) training steps, every baseline, and
         accuracy in both for cnn, lstm and unet; one torch thread.
     precompute.py: epoch time with and without the cache of frozen layers' outputs.
+    data_scale.py: memory vs stream on 64x64 image folders of 2k, 8k, 32k images.
     """
     seeds = session.posargs or ["--seeds", "0", "1", "2"]
     session.run("python", "benchmarks/baselines.py", *seeds, env=SCAFFOLD_HOME)
@@ -231,6 +232,7 @@ def bench(session: nox.Session) -> None:
     accuracy = [b for b in baselines() if baseline_facts(b)["bench_precision_accuracy"]]
     session.run("python", "benchmarks/precision.py", "--threads", "1", "--accuracy", *accuracy)
     session.run("python", "benchmarks/precompute.py")
+    session.run("python", "benchmarks/data_scale.py")  # memory vs stream at 2k, 8k, 32k images
     session.run("python", "benchmarks/readme.py")  # copy the new results into README.md
 
 
