@@ -1,7 +1,7 @@
 """Data paths at scale: peak memory, time to the first step and samples/s, memory vs stream.
 
     python benchmarks/data_scale.py                          # 2k, 8k and 32k images
-    python benchmarks/data_scale.py --sizes 2000 8000 --train-samples 2048
+    python benchmarks/data_scale.py --sizes 2000 8000 --train-samples 1024
 
 A default cnn project is rendered (`scaffold new DIR --defaults --no-git --data
 baseline=cnn`, temporary SCAFFOLD_HOME) and installed nowhere: each run is a fresh Python
@@ -125,7 +125,7 @@ def one_run(project: Path, package: str, overrides: list[str]) -> dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 8000, 32000])
-    parser.add_argument("--train-samples", type=int, default=2048)
+    parser.add_argument("--train-samples", type=int, default=512)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
@@ -158,7 +158,7 @@ def report(results: dict[str, Any], info: dict[str, Any], args: argparse.Namespa
     (out / "data_scale.json").write_text(json.dumps({"meta": info, "results": results}, indent=2))
     rows = [
         [r["images"], r["mode"], f"{r['peak_mb']:.0f}", f"{r['first_step_s']:.2f}",
-         f"{r['samples_per_s']:.0f}"]
+         f"{r['samples_per_s']:.1f}"]
         for r in results.values()
     ]  # fmt: skip
     sizes = sorted({r["images"] for r in results.values()})
