@@ -180,9 +180,7 @@ def report(results: dict[str, Any], info: dict[str, Any], args: argparse.Namespa
         "run's process and its workers; first step = from the process's start\n"
         f"- peak memory from {lo} to {hi} images: memory x{growth['memory']:.2f}, stream "
         f"x{growth['stream']:.2f}; stream/memory samples/s at {lo} images: {speed:.2f}\n\n"
-        + markdown_table(
-            ["images", "data.mode", "peak MB", "first step s", "samples/s"], rows
-        )
+        + markdown_table(["images", "data.mode", "peak MB", "first step s", "samples/s"], rows)
         + "\n"
     )
     (out / "data_scale.md").write_text(text)
