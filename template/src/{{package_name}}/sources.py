@@ -146,7 +146,7 @@ class ArrayFile(Lazy):
         super().__init__(len(self.rows), tuple(self.array.shape[1:]), device)
 
     def sample(self, i: int) -> np.ndarray:
-        return np.asarray(self.array[self.rows[i]], np.float32)
+        return np.array(self.array[self.rows[i]], np.float32)  # a copy: the map is read-only
 
     def __getstate__(self) -> dict[str, Any]:  # a worker reopens the map, never a copy
         return {**self.__dict__, "array": None}
