@@ -227,6 +227,7 @@ def bench(session: nox.Session) -> None:
         accuracy in both for cnn, lstm and unet; one torch thread.
     precompute.py: epoch time with and without the cache of frozen layers' outputs.
     sweep.py: a sweep's --jobs 2 against --jobs 1, and its bookkeeping against runs by hand.
+    data_scale.py: memory vs stream on 64x64 image folders of 2k, 8k, 32k images.
     """
     seeds = session.posargs or ["--seeds", "0", "1", "2"]
     session.run("python", "benchmarks/baselines.py", *seeds, env=SCAFFOLD_HOME)
@@ -236,6 +237,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/precision.py", "--threads", "1", "--accuracy", *accuracy)
     session.run("python", "benchmarks/precompute.py")
     session.run("python", "benchmarks/sweep.py")  # --jobs 2 against 1, against runs by hand
+    session.run("python", "benchmarks/data_scale.py")  # memory vs stream at 2k, 8k, 32k images
     session.run("python", "benchmarks/readme.py")  # copy the new results into README.md
 
 

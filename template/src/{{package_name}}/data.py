@@ -35,14 +35,14 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from . import dataset, task
+from . import dataset, folders, stream, task
 from .config import DataConfig
 from .errors import ConfigError, DataError
+from .sources import Lazy, path_hash, reason
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
 MIN_SAMPLES = 10  # fewer cannot give train, valid and test a sample each and still train
 KINDS = {"U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers"}
-Pair = tuple[torch.Tensor, torch.Tensor]
+Pair = tuple[Any, torch.Tensor]  # (inputs: a tensor, or a Lazy on the stream path, labels)
 
 
 @dataclass
@@ -57,7 +57,8 @@ class Splits:
         return tuple(self.train[0].shape[1:])
 
     def to(self, device: torch.device) -> Splits:
-        """Small data lives on the training device: no per-batch host-to-device copy."""
+        """Small data lives on the training device: no per-batch host-to-device copy (on
+        the stream path the labels do; a Lazy decodes its samples onto the device)."""
 
         def move(pair: Pair) -> Pair:
             return pair[0].to(device), pair[1].to(device)
@@ -71,7 +72,7 @@ def load_npz(path: Path) -> dict[str, Any]:
     try:
         f = np.load(path)  # allow_pickle=False: object arrays are refused, never unpickled
     except (OSError, ValueError, EOFError) as err:
-        raise DataError(f"{path} is not a readable .npz file ({_reason(err)}).") from None
+        raise DataError(f"{path} is not a readable .npz file ({reason(err)}).") from None
     if not isinstance(f, np.lib.npyio.NpzFile):
         raise DataError(f"{path} holds one bare array: save x and y with np.savez(path, x=x, y=y).")
     with f:
@@ -83,11 +84,28 @@ def load_npz(path: Path) -> dict[str, Any]:
             try:
                 out.update({key: f[key]} if key in f.files else {})
             except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-                reason = _reason(err)
-                if "allow_pickle" in reason:  # never unpickled: loading could run code
-                    reason = "it holds Python objects; save arrays of numbers"
-                raise DataError(f"{path}: the array {key!r} cannot be read ({reason}).") from None
+                why = reason(err)
+                if "allow_pickle" in why:  # never unpickled: loading could run code
+                    why = "it holds Python objects; save arrays of numbers"
+                raise DataError(f"{path}: the array {key!r} cannot be read ({why}).") from None
     return check_arrays(out, str(path))
+
+
+def check_lazy(arrays: dict[str, Any], source: str) -> dict[str, Any]:
+    """check_arrays for memory-mapped inputs: the labels and shapes are checked (on a
+    stand-in of one value per sample), the inputs' values are not read."""
+    stand_in = {
+        k: np.zeros((len(v),) + (1,) * (len(v.shape) - 1), np.float32) if k[0] == "x" else v
+        for k, v in arrays.items()
+    }
+    checked = check_arrays(stand_in, source)
+    for key in ("x", "x_test"):
+        if key in arrays and len(arrays[key].shape) != len(dataset.SAMPLE_AXES) + 1:
+            raise DataError(
+                f"{source}: {key} has shape {arrays[key].shape}; data.mode = 'stream' takes "
+                f"(N, {', '.join(dataset.SAMPLE_AXES)}) arrays."
+            )
+    return {**checked, **{k: v for k, v in arrays.items() if k[0] == "x"}}
 
 
 def check_arrays(arrays: dict[str, Any], source: str) -> dict[str, Any]:
@@ -171,95 +189,35 @@ def _with_channels(array: np.ndarray, key: str, source: str) -> np.ndarray:
     return array
 
 
-def _reason(err: BaseException) -> str:
-    """The first line of an error's message (or its type when it has none)."""
-    text = str(err).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
-
-
-def read_images(paths: list[Path], same_size: bool) -> list[np.ndarray]:
-    """Images as float32 (C, H, W) in [0, 1]; grayscale or RGB as the first one is.
-
-    `same_size` resizes every image to the first one's size. A file that Pillow cannot
-    read (damaged, or not an image) is a DataError naming it.
-    """
-    from PIL import Image  # matplotlib depends on Pillow
-
-    images: list[np.ndarray] = []
-    mode, size = "L", (0, 0)
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                if not images:
-                    mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
-                    size = image.size
-                converted = image.convert(mode)
-                pixels = np.asarray(converted.resize(size) if same_size else converted, np.float32)
-        except (OSError, ValueError, Image.DecompressionBombError) as err:
-            raise DataError(f"{path} is not a readable image ({_reason(err)}).") from None
-        pixels /= 255.0
-        images.append(pixels[None] if mode == "L" else pixels.transpose(2, 0, 1))
-    return images
-
-
-def _visible(path: Path, root: Path) -> bool:
-    """Not hidden (`.ipynb_checkpoints`, `.DS_Store`, `._photo.png`), nor inside a hidden folder."""
-    return not any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def _images_in(folder: Path, root: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p, root)
-    )
-
-
-def load_image_folder(root: Path) -> dict[str, Any]:
-    """Images in one sub-folder per class, scaled to [0, 1]; all resized to the first one's
-    size. Hidden folders and folders without images are not classes."""
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p, root))
-    classes = [p.name for p in folders if _images_in(p, root)]
-    if len(classes) < len(folders):
-        empty = ", ".join(p.name for p in folders if p.name not in classes)
-        print(f"note: {root}: skipped the folders without images: {empty}.", file=sys.stderr)
-    files = [
-        (p, label) for label, name in enumerate(classes) for p in _images_in(root / name, root)
-    ]
-    if not files:
-        raise DataError(f"{root} has no class sub-folders with images in them.")
-    x = np.stack(read_images([path for path, _ in files], same_size=True))
-    return {"x": x, "y": np.array([label for _, label in files], np.int64), "classes": classes}
-
-
-def load_plain_folder(root: Path) -> dict[str, Any]:
-    """Every image under `root` (hidden ones left out), at its own size, for
-    `task.prepare` to make pairs of."""
-    files = sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p, root)
-    )
-    if not files:
-        raise DataError(f"{root} has no images in it.")
-    return {"images": read_images(files, same_size=False), "classes": []}
-
-
 def load_arrays(cfg: DataConfig) -> dict[str, Any]:
     """The raw arrays of the configured source."""
     if not cfg.source:
+        stream.choose(cfg, 0, False, cfg.source)
         return dataset.load_default()
     path = Path(cfg.source)
     try:
+        if path.is_dir() and (path / "x.npy").is_file():
+            arrays = folders.array_folder(path, cfg, streamable=task.LABELLED)
+            lazy = isinstance(arrays["x"], Lazy)
+            return check_lazy(arrays, str(path)) if lazy else check_arrays(arrays, str(path))
         if path.is_dir() and len(dataset.SAMPLE_AXES) != 3:
             raise DataError(
                 f"data.source {cfg.source!r} is a folder of images, and this model takes "
-                f"sequences: give a .npz file of (N, {', '.join(dataset.SAMPLE_AXES)}) arrays."
+                f"sequences: give a .npz file (or a folder with x.npy and y.npy) of (N, "
+                f"{', '.join(dataset.SAMPLE_AXES)}) arrays."
             )
         if path.is_dir():
-            return load_image_folder(path) if task.LABELLED else load_plain_folder(path)
+            if task.LABELLED:
+                return folders.image_folder(path, cfg)
+            stream.choose(cfg, 0, False, cfg.source)  # the U-Net's patches live in memory
+            return folders.plain_folder(path, cfg)
         if path.suffix == ".npz" and path.is_file():
+            stream.choose(cfg, 0, False, cfg.source)
             return load_npz(path)
     except (OSError, ValueError) as err:  # unreadable folder, a NUL in the name ...
         if isinstance(err, DataError):
             raise
-        raise DataError(f"data.source {cfg.source!r} cannot be read ({_reason(err)}).") from None
+        raise DataError(f"data.source {cfg.source!r} cannot be read ({reason(err)}).") from None
     raise DataError(f"data.source {cfg.source!r} is neither a .npz file nor a folder of images.")
 
 
@@ -316,28 +274,63 @@ def check_sizes(arrays: dict[str, Any], cfg: DataConfig) -> None:
 
 
 def load(cfg: DataConfig, final: bool = False) -> Splits:
-    """Train/valid/test tensors for `cfg` (train+valid/test in final mode)."""
+    """Train/valid/test data for `cfg` (train+valid/test in final mode): tensors on the
+    memory path, Lazy inputs (labels still tensors) on the stream path (stream.py)."""
     if not 0 <= cfg.split_seed < 2**32:  # what numpy and scikit-learn take
         raise ConfigError(f"data.split_seed must lie in [0, 2**32); got {cfg.split_seed}.")
     arrays = task.prepare(load_arrays(cfg), cfg)
     check_sizes(arrays, cfg)
     x, y = arrays["x"], arrays["y"]
+    if "relative" in arrays:  # a folder: each file's split fixed by its path (see _by_path)
+        rest, test, train, valid = _by_path(arrays["relative"], cfg)
+    else:  # the test split has a fixed seed of its own: the same whatever split_seed says
+        rest = np.arange(len(x))
+        if "x_test" not in arrays:
+            rest, test = _split(rest, y, cfg.test_fraction, seed=12345)[:2]
+        train, valid = _split(rest, y[rest], cfg.valid_fraction, cfg.split_seed)[:2]
     if "x_test" in arrays:
         x_test, y_test = arrays["x_test"], arrays["y_test"]
-    else:  # a fixed seed of its own: the test set is the same whatever split_seed says
-        x, x_test, y, y_test = _split(x, y, cfg.test_fraction, seed=12345)
-    x_train, x_valid, y_train, y_valid = _split(x, y, cfg.valid_fraction, cfg.split_seed)
+    else:
+        x_test, y_test = _take(x, test), y[test]
     if final:
-        x_train, y_train = np.concatenate([x_train, x_valid]), np.concatenate([y_train, y_valid])
+        train = np.concatenate([train, valid])
     if cfg.subset:
-        keep = np.random.default_rng(cfg.split_seed).permutation(len(x_train))[: cfg.subset]
-        x_train, y_train = x_train[keep], y_train[keep]
+        train = train[np.random.default_rng(cfg.split_seed).permutation(len(train))[: cfg.subset]]
 
-    def pair(a: np.ndarray, b: np.ndarray) -> Pair:
-        return torch.from_numpy(np.ascontiguousarray(a)), torch.from_numpy(np.ascontiguousarray(b))
+    def pair(a: Any, b: np.ndarray) -> Pair:
+        labels = torch.from_numpy(np.ascontiguousarray(b))
+        return (a if isinstance(a, Lazy) else torch.from_numpy(np.ascontiguousarray(a))), labels
 
-    valid = None if final else pair(x_valid, y_valid)
-    return Splits(pair(x_train, y_train), valid, pair(x_test, y_test), list(arrays["classes"]))
+    valid_pair = None if final else pair(_take(x, valid), y[valid])
+    splits = Splits(pair(_take(x, train), y[train]), valid_pair, pair(x_test, y_test), [])
+    splits.classes = list(arrays["classes"])
+    return splits
+
+
+def _take(x: Any, rows: np.ndarray) -> Any:
+    """The samples at `rows`: an array's rows, or a Lazy's (still unread)."""
+    return x.view(rows) if isinstance(x, Lazy) else x[rows]
+
+
+def _by_path(relative: list[str], cfg: DataConfig) -> tuple[np.ndarray, ...]:
+    """(non-test, test, train, valid) rows of a folder's files, each file's split decided
+    by a hash of its path relative to the folder: a file is in the test split when its
+    hash is below data.test_fraction, else in valid when a second hash (salted with
+    data.split_seed) is below data.valid_fraction. Adding files never moves an old file
+    between splits, so a growing folder's test set never leaks into training."""
+    test_hash = np.array([path_hash(r) for r in relative])
+    valid_hash = np.array([path_hash(f"{cfg.split_seed}:{r}") for r in relative])
+    is_test = test_hash < cfg.test_fraction
+    is_valid = ~is_test & (valid_hash < cfg.valid_fraction)
+    rows = np.arange(len(relative))
+    parts = rows[~is_test], rows[is_test], rows[~is_test & ~is_valid], rows[is_valid]
+    if not all(len(part) for part in parts[1:]):
+        raise DataError(
+            f"{cfg.source}: {len(relative)} images split by their paths leave "
+            f"{len(parts[2])} to train, {len(parts[3])} to validate and {len(parts[1])} to "
+            "test: add images (or raise data.valid_fraction and data.test_fraction)."
+        )
+    return parts
 
 
 def summarize(splits: Splits) -> dict[str, Any]:
@@ -346,13 +339,19 @@ def summarize(splits: Splits) -> dict[str, Any]:
 
     Per split is what shows a shift between them (a test set brighter than the training
     set); non-finite values are counted, and the statistics are taken over the finite ones.
+    On the stream path the sizes and class counts come from the index (the labels), and
+    the statistics from up to 4096 evenly spaced samples of each split: nothing else is
+    decoded.
     """
     parts = {"train": splits.train, "valid": splits.valid, "test": splits.test}
     out: dict[str, Any] = {
         "input_shape": list(splits.in_shape),
         "dtype": str(splits.train[0].dtype).replace("torch.", ""),
         "sizes": {name: len(p[0]) for name, p in parts.items() if p is not None},
-        "splits": {name: _stats(p[0]) for name, p in parts.items() if p is not None},
+        "splits": {
+            name: _stats(stream.stats_sample(p[0])) for name, p in parts.items() if p is not None
+        },
+        "mode": "stream" if isinstance(splits.train[0], Lazy) else "memory",
     }
     if splits.classes:
         out["classes"] = splits.classes

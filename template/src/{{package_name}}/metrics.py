@@ -8,9 +8,11 @@ torchrun the sums and counts of all processes are added up before the division.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from . import distributed, task
+from . import distributed, stream, task
 
 
 class MetricSums:
@@ -34,15 +36,14 @@ class MetricSums:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
+def evaluate(model: torch.nn.Module, x: Any, y: torch.Tensor, batch_size: int) -> dict:
     """The task's metrics of `model` on (x, y), in eval mode, as exact per-sample means
     (under torchrun each process evaluates its share and the sums are added up)."""
     was_training = model.training
     model.eval()
-    x, y = distributed.shard(x), distributed.shard(y)
+    x, y = stream.shard(x), distributed.shard(y)
     sums = MetricSums()
-    for start in range(0, len(x), batch_size):
-        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+    for xb, yb in stream.in_order(x, y, batch_size):
         out = model(xb)
         sums.add(task.batch_sums(out, yb, task.loss_fn(out, yb)), len(yb))
     model.train(was_training)

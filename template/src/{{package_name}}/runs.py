@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import checkpoint, data, task
+from . import checkpoint, data, stream, task
 from .config import Config, defaults, from_dict, load_file
 from .errors import ConfigError, DataError
 from .layers import set_input_stats
@@ -55,7 +55,7 @@ def make_model(cfg: Config, splits: data.Splits) -> nn.Module:
     """The configured baseline, its input normalisation set from the training split."""
     outputs = task.num_outputs(splits.classes, splits.in_shape)
     model = build_model(cfg.model, splits.in_shape, outputs)
-    x = splits.train[0]
+    x = stream.stats_sample(splits.train[0])  # a Lazy: up to 4096 samples, decoded
     set_input_stats(model, x[torch.isfinite(x)])  # a NaN in the data must not spoil them all
     return model
 

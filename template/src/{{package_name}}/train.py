@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, checks, data, distributed, files, plots, task, techniques
+from . import checkpoint, checks, data, distributed, files, plots, stream, task, techniques
 from .config import Config, ConfigError
 from .errors import DataError
 from .lifecycle import FullPrecision, Loop, NoAugment, Technique
@@ -74,6 +74,7 @@ def run(
         return finished(s)  # nothing left to train: the run's summary stays as it was
     loop, chosen, amp, augment = s.loop, s.techniques, s.amp, s.augment
     (x_train, y_train), bs, per_step = s.splits.train, s.batch, s.batch * cfg.train.accumulate
+    batches = stream.Batches(x_train, y_train, cfg.data, cfg.train.seed)  # memory or stream
     forward = distributed.wrap(loop.model, s.device)  # the training forward pass (DDP)
     forward = techniques.compiled(forward, cfg, x_train[:bs])
     monitor = s.monitor  # the metric that picks the best checkpoint
@@ -90,25 +91,24 @@ def run(
             technique.start_epoch(loop, epoch)
         loop.model.train()
         sums = MetricSums()  # a fresh accumulator is the per-epoch counter reset
-        order = distributed.order(len(x_train), cfg.train.seed, epoch, loop.group).to(s.device)
+        order = distributed.order(len(x_train), cfg.train.seed, epoch, loop.group)
         bar.set_description(f"epoch {epoch}/{cfg.train.epochs}")
-        for step in range(loop.steps):
-            idx = order[step * per_step : (step + 1) * per_step]
+        for step, (xs, ys) in enumerate(batches.epoch(order, per_step)):  # the step's samples
             rate = loop.schedule.rate(epoch, step)
             set_rate(loop.optimizer, rate)  # the one place where the learning rate is set
 
             # forward and backward, per micro-batch when accumulating; then one update
             loop.optimizer.zero_grad(set_to_none=True)
-            for start_at in range(0, len(idx), bs):
-                micro = idx[start_at : start_at + bs]
-                xb, yb = augment(x_train[micro], y_train[micro])
-                with amp.autocast(), distributed.no_sync(forward, start_at + bs < len(idx)):
+            for start_at in range(0, len(xs), bs):
+                micro = slice(start_at, start_at + bs)
+                xb, yb = augment(xs[micro], ys[micro])
+                with amp.autocast(), distributed.no_sync(forward, start_at + bs < len(xs)):
                     output = forward(amp.prepare_input(xb))
                     loss = task.loss_fn(output, yb)
                 if cfg.train.nan_guard and not torch.isfinite(loss):
                     raise checks.nonfinite_error(loop.model, xb, epoch, step)
-                amp.backward(loss * (len(micro) / len(idx)))  # its share of the step's samples
-                sums.add(task.batch_sums(output.float(), yb, loss), len(micro))
+                amp.backward(loss * (len(yb) / len(ys)))  # its share of the step's samples
+                sums.add(task.batch_sums(output.float(), yb, loss), len(yb))
             amp.step(loop.optimizer, loop.params, cfg.train.grad_clip)
             for technique in chosen:
                 technique.after_step(loop, epoch, step)

@@ -1,0 +1,141 @@
+"""Folders as data sources: class folders of images, plain image folders, `.npy` arrays.
+
+A class folder is listed first (paths and labels, an index: nothing decoded). On the
+memory path every image is then decoded into one array; on the stream path
+(stream.choose) each file's header is read to check it opens, and the pixels are decoded
+later, per sample, in the DataLoader's workers. Either way an unreadable image stops the
+run before training with its name, or with `data.skip_bad = true` is left out and counted.
+A file whose header reads but whose pixels are damaged is named by the worker that meets
+it, and the run stops there (the stream path cannot know it sooner without decoding).
+
+A folder with `x.npy` and `y.npy` (optionally `x_test.npy`, `y_test.npy`) holds arrays
+laid out as in a `.npz` file; on the stream path `x` is memory-mapped, never read whole.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import stream
+from .config import DataConfig
+from .errors import DataError
+from .sources import IMAGE_SUFFIXES, ArrayFile, ImageFiles, decode, header, images_in, visible
+
+CPU = torch.device("cpu")
+
+
+def index(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
+    """(paths, labels, classes) of a folder with one sub-folder of images per class; hidden
+    folders and folders without images are not classes."""
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and visible(p, root))
+    listed = {p.name: images_in(p, root) for p in folders}
+    classes = [name for name, found in listed.items() if found]
+    if len(classes) < len(folders):
+        empty = ", ".join(p.name for p in folders if p.name not in classes)
+        print(f"note: {root}: skipped the folders without images: {empty}.", file=sys.stderr)
+    paths = [p for name in classes for p in listed[name]]
+    labels = np.array([k for k, name in enumerate(classes) for _ in listed[name]], np.int64)
+    if not paths:
+        raise DataError(f"{root} has no class sub-folders with images in them.")
+    return paths, labels, classes
+
+
+def _readable(paths: list[Path], read: Any, skip_bad: bool, root: Path) -> list[Any]:
+    """`read(path)` of every path; an unreadable one stops (its DataError names it), or
+    with skip_bad gives None and is counted in one note."""
+    out, bad = [], 0
+    for path in paths:
+        try:
+            out.append(read(path))
+        except DataError:
+            if not skip_bad:
+                raise
+            out.append(None)
+            bad += 1
+    if bad:
+        print(f"note: {root}: skipped {bad} unreadable images (data.skip_bad).", file=sys.stderr)
+    return out
+
+
+def image_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
+    """Class folders as arrays (memory) or an ImageFiles (stream), with the labels, the
+    class names and each file's path relative to `root` (which decides its split)."""
+    paths, labels, classes = index(root)
+    chosen = "memory"
+    if cfg.mode != "memory":  # the first image's size and the count decide `auto`
+        mode, size = _first(paths, root)
+        nbytes = len(paths) * (1 if mode == "L" else 3) * size[0] * size[1] * 4
+        chosen = stream.choose(cfg, nbytes, True, str(root))
+    if chosen == "stream":  # every header read now: a non-image stops before training
+        heads = _readable(paths, header, cfg.skip_bad, root)
+        kept = [i for i, h in enumerate(heads) if h is not None]
+        x: Any = ImageFiles([paths[i] for i in kept], mode, size, CPU)
+    else:
+        images = _decoded(paths, cfg.skip_bad, root)
+        kept = [i for i, image in enumerate(images) if image is not None]
+        x = np.stack([image for image in images if image is not None])
+    relative = [paths[i].relative_to(root).as_posix() for i in kept]
+    return {"x": x, "y": labels[kept], "classes": classes, "relative": relative}
+
+
+def _first(paths: list[Path], root: Path) -> tuple[str, tuple[int, int]]:
+    """(mode, size) of the first image whose header reads: all are decoded alike."""
+    for path in paths:
+        try:
+            return header(path)
+        except DataError:
+            continue
+    raise DataError(f"{root} has no readable images.")
+
+
+def _decoded(paths: list[Path], skip_bad: bool, root: Path) -> list[np.ndarray | None]:
+    """Every image decoded in the mode and at the size of the first readable one (None for
+    a skipped one)."""
+    first: list[tuple[str, tuple[int, int]]] = []
+
+    def read(path: Path) -> np.ndarray:
+        if not first:
+            first.append(header(path))
+        return decode(path, *first[0])
+
+    images = _readable(paths, read, skip_bad, root)
+    if not any(image is not None for image in images):
+        raise DataError(f"{root} has no readable images.")
+    return images
+
+
+def plain_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
+    """Every image under `root` (hidden ones left out), each at its own size, in the mode
+    of the first one, for `task.prepare` to make pairs of."""
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = [p for p in files if visible(p, root)]
+    if not files:
+        raise DataError(f"{root} has no images in it.")
+    modes: list[str] = []
+
+    def read(path: Path) -> np.ndarray:
+        if not modes:
+            modes.append(header(path)[0])
+        return decode(path, modes[0], None)
+
+    images = [i for i in _readable(files, read, cfg.skip_bad, root) if i is not None]
+    return {"images": images, "classes": []}
+
+
+def array_folder(root: Path, cfg: DataConfig, streamable: bool) -> dict[str, Any]:
+    """x.npy and y.npy (and x_test.npy, y_test.npy) of `root`: x memory-mapped on the
+    stream path, else every array read (the caller checks them as a .npz's)."""
+    names = [k for k in ("x", "y", "x_test", "y_test") if (root / f"{k}.npy").is_file()]
+    if "y" not in names:
+        raise DataError(f"{root} has x.npy but no y.npy: save the labels beside the inputs.")
+    x = ArrayFile(root / "x.npy", CPU)
+    if stream.choose(cfg, x.nbytes, streamable, str(root)) == "memory":
+        return {k: np.load(root / f"{k}.npy") for k in names}
+    out: dict[str, Any] = {k: ArrayFile(root / f"{k}.npy", CPU) for k in names if k[0] == "x"}
+    out.update({k: np.load(root / f"{k}.npy") for k in names if k[0] == "y"})
+    return out

@@ -1,0 +1,159 @@
+"""Samples read one at a time: image files and memory-mapped arrays, for the stream path.
+
+A `Lazy` stands where the memory path holds an (N, C, ...) float32 tensor. It knows its
+shape without decoding anything; indexing it (an int, a slice, a list or tensor of indices)
+decodes just those samples and returns a tensor, so code written for tensors (evaluation,
+the input statistics, SWA's BatchNorm pass) runs unchanged. The training batches come
+through a DataLoader instead (stream.py), which calls `sample(i)` in its workers.
+
+- `ImageFiles`: paths, decoded with Pillow to (C, H, W) in [0, 1] and resized to one size,
+  exactly as the memory path decodes them (`decode`), so both paths see the same numbers.
+- `ArrayFile`: a `.npy` file opened with `mmap_mode="r"`: the operating system pages in
+  the samples a batch touches, and the array is never read whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
+GRAY = ("1", "L", "LA", "I", "I;16")
+
+
+def reason(err: BaseException) -> str:
+    """The first line of an error's message (or its type when it has none)."""
+    text = str(err).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
+
+
+def decode(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
+    """One image as float32 (C, H, W) in [0, 1], in Pillow `mode` ("L" or "RGB"), resized
+    to `size` (width, height) unless None; a file Pillow cannot read is a DataError naming it."""
+    from PIL import Image  # matplotlib depends on Pillow
+
+    try:
+        with Image.open(path) as image:
+            converted = image.convert(mode)
+            resized = converted if size is None else converted.resize(size)
+            pixels = np.asarray(resized, np.float32)
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"{path} is not a readable image ({reason(err)}).") from None
+    pixels = pixels / np.float32(255.0)
+    return pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
+
+
+def header(path: Path) -> tuple[str, tuple[int, int]]:
+    """(mode, size) from an image file's header, without decoding its pixels: cheap enough
+    to check every file of a large folder before training."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return ("L" if image.mode in GRAY else "RGB"), image.size
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"{path} is not a readable image ({reason(err)}).") from None
+
+
+def visible(path: Path, root: Path) -> bool:
+    """Not hidden (`.ipynb_checkpoints`, `.DS_Store`, `._photo.png`), nor inside a hidden folder."""
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def images_in(folder: Path, root: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and visible(p, root)
+    )
+
+
+def path_hash(relative: str) -> float:
+    """A number in [0, 1) fixed by a file's path relative to its folder: the file's split
+    depends on nothing else, so adding files never moves an old one between splits."""
+    digest = hashlib.sha1(relative.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class Lazy:
+    """(N, C, ...) float32 samples read on demand; see the module's docstring."""
+
+    dtype = torch.float32
+
+    def __init__(self, n: int, sample_shape: tuple[int, ...], device: torch.device) -> None:
+        self.shape = (n, *sample_shape)
+        self.device = device
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * 4
+
+    def sample(self, i: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def view(self, indices: np.ndarray) -> Lazy:
+        """The samples at `indices`, still unread."""
+        raise NotImplementedError
+
+    def to(self, device: torch.device) -> Lazy:
+        moved = self.view(np.arange(len(self)))
+        moved.device = torch.device(device)
+        return moved
+
+    def __getitem__(self, index: Any) -> torch.Tensor:
+        picked = np.arange(len(self))[index.cpu().numpy() if torch.is_tensor(index) else index]
+        rows = [self.sample(int(i)) for i in np.atleast_1d(picked)]
+        batch = torch.from_numpy(np.stack(rows)) if rows else torch.zeros(0, *self.shape[1:])
+        batch = batch if np.ndim(picked) else batch[0]
+        return batch.to(self.device)
+
+
+class ImageFiles(Lazy):
+    """Image files decoded one at a time in `mode`, resized to `size` (width, height)."""
+
+    def __init__(
+        self, paths: list[Path], mode: str, size: tuple[int, int], device: torch.device
+    ) -> None:
+        super().__init__(len(paths), (1 if mode == "L" else 3, size[1], size[0]), device)
+        self.paths, self.mode, self.size = paths, mode, size
+
+    def sample(self, i: int) -> np.ndarray:
+        return decode(self.paths[i], self.mode, self.size)
+
+    def view(self, indices: np.ndarray) -> ImageFiles:
+        return ImageFiles([self.paths[i] for i in indices], self.mode, self.size, self.device)
+
+
+class ArrayFile(Lazy):
+    """Rows of a memory-mapped `.npy` array (N, C, ...), as float32 one sample at a time."""
+
+    def __init__(self, path: Path, device: torch.device, rows: np.ndarray | None = None) -> None:
+        try:
+            self.array = np.load(path, mmap_mode="r")  # allow_pickle=False: never unpickled
+        except (OSError, ValueError, EOFError) as err:
+            raise DataError(f"{path} is not a readable .npy file ({reason(err)}).") from None
+        if self.array.dtype.kind not in "biuf":
+            raise DataError(f"{path} holds {self.array.dtype}; it must hold numbers.")
+        self.path = path
+        self.rows = np.arange(len(self.array)) if rows is None else rows
+        super().__init__(len(self.rows), tuple(self.array.shape[1:]), device)
+
+    def sample(self, i: int) -> np.ndarray:
+        return np.array(self.array[self.rows[i]], np.float32)  # a copy: the map is read-only
+
+    def __getstate__(self) -> dict[str, Any]:  # a worker reopens the map, never a copy
+        return {**self.__dict__, "array": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.array = np.load(self.path, mmap_mode="r")
+
+    def view(self, indices: np.ndarray) -> ArrayFile:
+        return ArrayFile(self.path, self.device, self.rows[np.asarray(indices, np.int64)])
