@@ -46,7 +46,9 @@ def decode(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"{path} is not a readable image ({reason(err)}).") from None
     pixels = pixels / np.float32(255.0)
-    return pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
+    # (C, H, W) in C order: a transposed view would reach the model as a channels-last
+    # batch, which some kernels (depthwise convolutions) round differently
+    return pixels[None] if mode == "L" else np.ascontiguousarray(pixels.transpose(2, 0, 1))
 
 
 def header(path: Path) -> tuple[str, tuple[int, int]]:
