@@ -51,7 +51,7 @@ def check_report(out: Path) -> dict:
     return data
 
 
-@pytest.mark.slow  # a render and 4 tiny runs: 26 min on this 2-core machine at load 14
+@pytest.mark.evidence  # a render and 4 tiny runs: 26 min on this 2-core machine at load 14
 def test_quick_averaging_on_the_cnn(tmp_path, monkeypatch):
     evidence = load("evidence")
     monkeypatch.setattr(sys, "argv", ["evidence.py"])
@@ -77,7 +77,7 @@ def test_the_readme_verdicts_follow_from_the_committed_intervals():
         assert not math.isnan(float(cells[6].split()[0]))
 
 
-@pytest.mark.slow
+@pytest.mark.evidence
 def test_quick_runs_every_lab_and_arm(tmp_path, monkeypatch):
     evidence = load("evidence")
     monkeypatch.setattr(sys, "argv", ["evidence.py"])
