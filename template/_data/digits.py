@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from . import plots
 
@@ -19,6 +18,8 @@ SAMPLE_AXES = ("C", "H", "W")
 
 def load_default() -> dict[str, np.ndarray | list[str]]:
     """Images as float32 (N, 1, 8, 8) in [0, 1], labels as int64; no separate test split."""
+    from sklearn.datasets import load_digits  # imported when the digits are wanted, not before
+
     digits = load_digits()
     x = (digits.images.astype(np.float32) / 16.0)[:, None]
     return {"x": x, "y": digits.target.astype(np.int64), "classes": [str(c) for c in range(10)]}

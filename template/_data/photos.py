@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_sample_images
 
 from . import plots
 
@@ -30,6 +29,8 @@ SAMPLE_AXES = ("C", "H", "W")
 
 def load_default() -> dict[str, list[np.ndarray] | list[str]]:
     """The two photos as float32 (3, H, W) images in [0, 1], for task.prepare to cut up."""
+    from sklearn.datasets import load_sample_images  # imported when the photos are wanted
+
     photos = [
         np.asarray(image, np.float32).transpose(2, 0, 1) / 255.0
         for image in load_sample_images().images

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from . import dataset, folders, stream, task
 from .config import DataConfig
@@ -228,6 +227,8 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np
     kinds = np.unique(y, return_counts=True)[1] if y.ndim == 1 else np.zeros(0)
     fits = len(kinds) and kinds.min() >= 2 and min(held, len(x) - held) >= len(kinds)
     stratify = y if fits else None
+    from sklearn.model_selection import train_test_split  # a second at import: only here
+
     return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=stratify)
 
 

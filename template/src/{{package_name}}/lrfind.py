@@ -26,21 +26,17 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from torch import nn
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from . import data, task, techniques  # noqa: E402
-from .config import Config  # noqa: E402
-from .errors import ConfigError  # noqa: E402
-from .files import atomic, write_json  # noqa: E402
-from .runs import make_model, resolve_device  # noqa: E402
-from .schedule import set_rate  # noqa: E402
-from .train import make_optimizer, trainable  # noqa: E402
+from . import data, plots, task, techniques
+from .config import Config
+from .errors import ConfigError
+from .files import atomic, write_json
+from .runs import make_model, resolve_device
+from .schedule import set_rate
+from .train import make_optimizer, trainable
 
 # Smoothing of the loss: about the last 10 steps count. fastai's 0.98 (about 50 steps) lags
 # 2 decades of rate behind the raw loss at 200 steps over 8 decades; on the cnn baseline it
@@ -141,6 +137,7 @@ def find(
 
 def plot(test: RangeTest, path: Path) -> None:
     """The smoothed loss (and the raw one, faint) against the rate, log x axis."""
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(test.rates, test.losses, color="0.8", linewidth=0.8, label="loss")
     ax.plot(test.rates, test.smoothed, label="smoothed loss")

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def pyplot() -> Any:
+    """matplotlib.pyplot drawing to files (Agg), imported on first use: half a second that
+    every command and every sweep worker would otherwise pay at start-up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def curves(history: Sequence[dict[str, float]], metric: str, path: Path) -> None:
     """Loss and `metric` per epoch for every split that was logged."""
     epochs = [row["epoch"] for row in history]
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, name in zip(axes, ("loss", metric), strict=True):
         for split in ("train", "train_eval", "valid"):
@@ -44,6 +53,7 @@ def image_grid(
     """
     low, high = value_range or (None, None)
     rows = max(1, int(np.ceil(len(images) / columns)))
+    plt = pyplot()
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.2, rows * 1.35), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

@@ -24,16 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from . import task  # noqa: E402
-from .errors import ConfigError, DataError  # noqa: E402
-from .tracking import flatten  # noqa: E402
+from . import task
+from .errors import ConfigError, DataError
+from .plots import pyplot
+from .tracking import flatten
 
 METRIC = f"best_valid_{task.METRIC}"  # the monitored metric's best value, from summary.json
 CURVE = f"valid_{task.METRIC}"  # the column of metrics.csv that --plot draws
@@ -211,6 +207,9 @@ def plot(runs: Sequence[Run], path: Path) -> None:
         if curve is not None:
             label = ", ".join(f"{k}={run.config.get(k)}" for k in keys) or "all runs"
             groups.setdefault(label, []).append(curve)
+    from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for colour, (label, curves) in enumerate(groups.items()):
         length = min(len(c) for c in curves)  # the epochs every run of the config reached
