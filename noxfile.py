@@ -1,7 +1,7 @@
 """Checks of scaffold and of every template variant, run in the active environment.
 
     nox -l                              # list the sessions
-    nox -s lint tests docs variant update    # everything CI runs (.ci/run, README)
+    nox -s lint tests docs variant update sweep_postgres  # everything CI runs (.ci/run, README)
     nox -s "variant(cnn-minimal)"       # one variant
     nox -s demo                         # generate ./demo-project, install it, train it
     nox -s demo -- path/to/project      # the same somewhere else
@@ -153,7 +153,7 @@ print(f"OK: {len(study.trials)} trials, each once, by workers {workers}")
 
 @nox.session
 def sweep_postgres(session: nox.Session) -> None:
-    """Two sweep workers on one PostgreSQL study: every trial once (not in .ci/run: minutes).
+    """Two sweep workers on one PostgreSQL study: every trial once (in .ci/run; 30 s here).
 
     A throwaway server from the installed Debian binaries (initdb, pg_ctl) in a temporary
     folder, on a unix socket only; run as `nobody` when this runs as root (initdb refuses

@@ -84,4 +84,4 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     (block,) = re.findall(r"```bash\n(python3\.11 -m venv[^`]*?nox -s [^`]*?)\n```", README)
     steps = block.splitlines()[1:]  # after the venv line (.ci/run makes .venv-ci)
     assert steps == [line for line in ci if line.startswith(("pip ", "OMP_NUM_THREADS"))]
-    assert steps[-1] == "OMP_NUM_THREADS=1 nox -s lint tests docs variant update"
+    assert steps[-1] == "OMP_NUM_THREADS=1 nox -s lint tests docs variant update sweep_postgres"
