@@ -6,7 +6,9 @@
   labelled (task.LABELLED), else target arrays such as the clean images of a denoiser; or
 - a folder: with one sub-folder of images per class (`cats/001.png`, `dogs/002.jpg`, ...)
   when the task is labelled, else of images (any sizes, in sub-folders or not) that
-  `task.prepare` turns into (input, target) pairs.
+  `task.prepare` turns into (input, target) pairs; or
+- tar shards of such a folder (`data shard`, shards.py): the folder holding them, or
+  their index.json.
 Without a test split one is carved off with `data.test_fraction` and a fixed seed, so the
 test set never changes between runs. The validation split comes from what remains;
 `train.final` trains on train+valid and keeps the test set for the final report.
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import dataset, folders, stream, task
+from . import dataset, folders, shards, stream, task
 from .config import DataConfig
 from .errors import ConfigError, DataError
 from .sources import Lazy, path_hash, reason
@@ -205,6 +207,8 @@ def load_arrays(cfg: DataConfig) -> dict[str, Any]:
                 f"sequences: give a .npz file (or a folder with x.npy and y.npy) of (N, "
                 f"{', '.join(dataset.SAMPLE_AXES)}) arrays."
             )
+        if shards.is_shards(path) and len(dataset.SAMPLE_AXES) == 3:
+            return shards.load(path, cfg)
         if path.is_dir():
             if task.LABELLED:
                 return folders.image_folder(path, cfg)

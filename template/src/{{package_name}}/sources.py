@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ def reason(err: BaseException) -> str:
     return text.splitlines()[0].rstrip(".") if text else type(err).__name__
 
 
-def decode(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
+def decode(path: Path | IO[bytes], mode: str, size: tuple[int, int] | None) -> np.ndarray:
     """One image as float32 (C, H, W) in [0, 1], in Pillow `mode` ("L" or "RGB"), resized
     to `size` (width, height) unless None; a file Pillow cannot read is a DataError naming it."""
     from PIL import Image  # matplotlib depends on Pillow
