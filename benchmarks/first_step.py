@@ -14,7 +14,9 @@ part spent making the optimizer: its first construction in a process imports
 torch._dynamo, a cost of PyTorch that every run pays whatever its data.
 Runs, in this order: `data.cache_dir=off` (every header read, as before the cache), cold
 (an empty cache folder: every header read, then the index written), warm (`--repeat`
-times: nothing changed, no header read). Results go to
+times: nothing changed, no header read). `--subset` sets data.subset (512, as data_scale.py
+trains): the input statistics decode up to 4096 training images before the first step, so
+`--subset 0` adds those decodes. Results go to
 benchmarks/results/first_step.{json,md}, with the 1-minute load average before and after.
 """
 
@@ -96,6 +98,8 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="image folder (kept); default: temporary")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="warm runs")
+    more = "0: all; the input statistics then decode up to 4096 images before the first step"
+    parser.add_argument("--subset", type=int, default=512, help=f"data.subset ({more})")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     rows: list[dict[str, Any]] = []
@@ -105,7 +109,7 @@ def main() -> None:
         project = new_project(where / "first-cnn", where / "home", "baseline=cnn")
         common = [
             f"data.source={folder}", "data.mode=stream", f"data.workers={args.workers}",
-            "data.subset=512", "train.device=cpu", "train.progress=false",
+            f"data.subset={args.subset}", "train.device=cpu", "train.progress=false",
             f"train.runs_dir={where / 'runs'}",
         ]  # fmt: skip
         cache = where / "cache"
@@ -142,7 +146,8 @@ def report(rows: list[dict[str, Any]], info: dict[str, Any], args: argparse.Name
         f"- date: {info['date']}\n- command: `python benchmarks/{info['command']}` "
         f"(1-minute load average {info['load_before']:.1f} before, "
         f"{info['load_after']:.1f} after)\n"
-        f"- from the call of `train.run` to the first training batch, {args.workers} workers; "
+        f"- from the call of `train.run` to the first training batch, {args.workers} workers, "
+        f"data.subset={args.subset}; "
         "image_folder = listing the folder and checking its headers (through the cache); "
         "optimizer = making the optimizer (its first one in a process imports torch._dynamo)\n\n"
         + markdown_table(COLUMNS, table)
