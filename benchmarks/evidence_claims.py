@@ -205,6 +205,24 @@ def claim_precompute(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     ]  # fmt: skip
 
 
+def ema_half_life(decay: float, warmup: bool, steps: int) -> int | None:
+    """How many of the last steps carry half the weight of an EMA after `steps` updates
+    (with warmup, step t's decay is min(decay, (1+t)/(10+t)), as `average.warmup` does)."""
+    weights = []
+    remaining = 1.0
+    for t in reversed(range(steps)):  # step t's share: (1 - d_t) times the later decays
+        d = min(decay, (1 + t) / (10 + t)) if warmup else decay
+        weights.append((1 - d) * remaining)
+        remaining *= d
+    total = sum(weights) + remaining  # `remaining`: the starting weights' share
+    acc = 0.0
+    for n, w in enumerate(weights, 1):
+        acc += w
+        if acc >= total / 2:
+            return n
+    return None  # the starting weights keep more than half
+
+
 def claim_averaging(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     """EMA (default decay) and SWA (from the last quarter's first epoch) against the raw
     weights of the same run, at the last epoch."""
@@ -213,9 +231,16 @@ def claim_averaging(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     ema = lab.arm("ema", ["average.kind=ema"], seeds)
     start = max(1, lab.epochs - lab.epochs // 4)
     swa = lab.arm("swa", ["average.kind=swa", f"average.start_epoch={start}"], seeds)
-    decay = lab.defaults.get("average", {}).get("decay", 0.999)
+    average = lab.defaults.get("average", {})
+    decay, warmup = average.get("decay", 0.999), average.get("warmup", False)
     steps = lab.epochs * math.ceil(lab.data["sizes"]["train"] / lab.batch_size)
-    kept = f"{decay:g}^{steps} steps = {decay**steps:.2f} of the first weights remain"
+    half = ema_half_life(decay, warmup, steps)
+    rule = f"min({decay:g}, (1+t)/(10+t))" if warmup else f"{decay:g}"
+    kept = f"decay {rule}; " + (
+        f"half the EMA's weight is on the last {half} of {steps} steps"
+        if half
+        else f"over {steps} steps the starting weights keep over half of it"
+    )
 
     def column(runs: Sequence[dict], key: str) -> list[float]:
         return [run["history"][-1][key] for run in runs]

@@ -215,8 +215,8 @@ def load_arrays(cfg: DataConfig) -> dict[str, Any]:
             stream.choose(cfg, 0, False, cfg.source)  # the U-Net's patches live in memory
             return folders.plain_folder(path, cfg)
         if path.suffix == ".npz" and path.is_file():
-            stream.choose(cfg, 0, False, cfg.source)
-            return load_npz(path)
+            mapped = folders.npz_file(path, cfg, streamable=task.LABELLED)
+            return load_npz(path) if mapped is None else check_lazy(mapped, str(path))
     except (OSError, ValueError) as err:  # unreadable folder, a NUL in the name ...
         if isinstance(err, DataError):
             raise

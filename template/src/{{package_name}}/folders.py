@@ -1,30 +1,47 @@
-"""Folders as data sources: class folders of images, plain image folders, `.npy` arrays.
+"""Folders as data sources: class folders of images, plain image folders, `.npy` arrays;
+and `.npz` files on the stream path.
 
 A class folder is listed first (paths and labels, an index: nothing decoded). On the
 memory path every image is then decoded into one array; on the stream path
-(stream.choose) each file's header is read to check it opens, and the pixels are decoded
-later, per sample, in the DataLoader's workers. Either way an unreadable image stops the
-run before training with its name, or with `data.skip_bad = true` is left out and counted.
+(stream.choose) each file's header is read to check it opens (once: indexcache.py keeps
+the headers of unchanged files between runs), and the pixels are decoded later, per
+sample, in the DataLoader's workers. Either way an unreadable image stops the run before
+training with its name, or with `data.skip_bad = true` is left out and counted.
 A file whose header reads but whose pixels are damaged is named by the worker that meets
 it, and the run stops there (the stream path cannot know it sooner without decoding).
 
 A folder with `x.npy` and `y.npy` (optionally `x_test.npy`, `y_test.npy`) holds arrays
 laid out as in a `.npz` file; on the stream path `x` is memory-mapped, never read whole.
+So are `x` and `x_test` of an uncompressed `.npz` file (np.savez); a compressed one
+(np.savez_compressed) must be inflated to be read, so it is read whole when it fits the
+memory budget, and refused otherwise.
 """
 
 from __future__ import annotations
 
 import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import stream
+from . import indexcache, sources, stream
 from .config import DataConfig
 from .errors import DataError
-from .sources import IMAGE_SUFFIXES, ArrayFile, ImageFiles, decode, header, images_in, visible
+from .indexcache import Head
+from .sources import (
+    IMAGE_SUFFIXES,
+    ArrayFile,
+    ImageFiles,
+    decode,
+    header,
+    images_in,
+    npy_header,
+    visible,
+)
 
 CPU = torch.device("cpu")
 
@@ -68,26 +85,28 @@ def image_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
     paths, labels, classes = index(root)
     chosen = "memory"
     if cfg.mode != "memory":  # the first image's size and the count decide `auto`
-        mode, size = _first(paths, root)
+        cached = indexcache.Index(root, cfg.cache_dir)
+        mode, size = _first(paths, root, cached.header)
         nbytes = len(paths) * (1 if mode == "L" else 3) * size[0] * size[1] * 4
         chosen = stream.choose(cfg, nbytes, True, str(root))
-    if chosen == "stream":  # every header read now: a non-image stops before training
-        heads = _readable(paths, header, cfg.skip_bad, root)
+    if chosen == "stream":  # every header checked now (unchanged files: by the cache)
+        heads = _readable(paths, cached.header, cfg.skip_bad, root)
+        cached.save()
         kept = [i for i, h in enumerate(heads) if h is not None]
         x: Any = ImageFiles([paths[i] for i in kept], mode, size, CPU)
     else:
         images = _decoded(paths, cfg.skip_bad, root)
         kept = [i for i, image in enumerate(images) if image is not None]
         x = np.stack([image for image in images if image is not None])
-    relative = [paths[i].relative_to(root).as_posix() for i in kept]
+    relative = [sources.relative(paths[i], root) for i in kept]
     return {"x": x, "y": labels[kept], "classes": classes, "relative": relative}
 
 
-def _first(paths: list[Path], root: Path) -> tuple[str, tuple[int, int]]:
+def _first(paths: list[Path], root: Path, read: Callable[[Path], Head]) -> Head:
     """(mode, size) of the first image whose header reads: all are decoded alike."""
     for path in paths:
         try:
-            return header(path)
+            return read(path)
         except DataError:
             continue
     raise DataError(f"{root} has no readable images.")
@@ -139,3 +158,59 @@ def array_folder(root: Path, cfg: DataConfig, streamable: bool) -> dict[str, Any
     out: dict[str, Any] = {k: ArrayFile(root / f"{k}.npy", CPU) for k in names if k[0] == "x"}
     out.update({k: np.load(root / f"{k}.npy") for k in names if k[0] == "y"})
     return out
+
+
+def npz_file(path: Path, cfg: DataConfig, streamable: bool) -> dict[str, Any] | None:
+    """The arrays of a .npz file for the stream path: x (and x_test) memory-mapped, y (and
+    y_test) read; None when it is read whole instead (the memory path, or a compressed
+    file that fits the memory budget, with a note). A compressed file larger than the
+    budget is refused: it cannot be read in pieces."""
+    if cfg.mode == "memory" or not streamable:
+        stream.choose(cfg, 0, streamable, str(path))  # refuses stream where it cannot
+        return None
+    inputs = _npz_inputs(path)
+    if inputs is None:  # not a zip, no x or y ...: load_npz says what is wrong
+        return None
+    nbytes = int(np.prod(inputs["x"][0])) * 4  # decoded as float32
+    if stream.choose(cfg, nbytes, True, str(path)) == "memory":
+        return None
+    if any(compressed for _, compressed in inputs.values()):
+        budget = int(cfg.memory_budget * stream.free_bytes())
+        if nbytes > budget:
+            raise DataError(
+                f"{path} is compressed (np.savez_compressed) and x decodes to "
+                f"{nbytes / 2**20:.0f} MiB, more than the memory budget "
+                f"({budget / 2**20:.0f} MiB): save it with np.savez, whose arrays the "
+                "stream path memory-maps."
+            )
+        print(
+            f"note: {path} is compressed: read whole; np.savez (not np.savez_compressed) "
+            "makes it streamable.",
+            file=sys.stderr,
+        )
+        return None
+    out: dict[str, Any] = {k: ArrayFile(path, CPU, member=k) for k in inputs}
+    with np.load(path) as f:  # the labels are small: read whole
+        out.update({k: f[k] for k in ("y", "y_test") if k in f.files})
+    return out
+
+
+def _npz_inputs(path: Path) -> dict[str, tuple[tuple[int, ...], bool]] | None:
+    """{name: (shape, compressed)} of x and x_test in the .npz file, from the `.npy`
+    headers (nothing else inflated or read); None when it has no x and y or cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as zipped:
+            names = set(zipped.namelist())
+            if not {"x.npy", "y.npy"} <= names:
+                return None
+            out = {}
+            for key in ("x", "x_test"):
+                if f"{key}.npy" not in names:
+                    continue
+                info = zipped.getinfo(f"{key}.npy")
+                with zipped.open(info) as f:
+                    shape = npy_header(f)[0]
+                out[key] = (shape, info.compress_type != zipfile.ZIP_STORED)
+            return out
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None

@@ -8,15 +8,19 @@ through a DataLoader instead (stream.py), which calls `sample(i)` in its workers
 
 - `ImageFiles`: paths, decoded with Pillow to (C, H, W) in [0, 1] and resized to one size,
   exactly as the memory path decodes them (`decode`), so both paths see the same numbers.
-- `ArrayFile`: a `.npy` file opened with `mmap_mode="r"`: the operating system pages in
-  the samples a batch touches, and the array is never read whole.
+- `ArrayFile`: a `.npy` file opened with `mmap_mode="r"`, or an array of an uncompressed
+  `.npz` file (`np.savez`) mapped where its bytes lie inside the zip (`npz_member`): the
+  operating system pages in the samples a batch touches, and the array is never read whole.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import struct
+import zipfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 import torch
@@ -69,9 +73,25 @@ def visible(path: Path, root: Path) -> bool:
 
 
 def images_in(folder: Path, root: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and visible(p, root)
+    """The visible images directly in `folder`, by name. Names are filtered and sorted as
+    strings: pathlib's parsing of each path costs seconds at 100k files."""
+    if not visible(folder, root):
+        return []
+    names = sorted(
+        name
+        for name in os.listdir(folder)
+        if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
     )
+    return [folder / name for name in names]
+
+
+def relative(path: Path, root: Path) -> str:
+    """`path` relative to `root`, with "/" between parts (a string slice where it can be,
+    for the same reason)."""
+    text, prefix = str(path), os.path.join(str(root), "")
+    if text.startswith(prefix):
+        return text[len(prefix) :].replace(os.sep, "/")
+    return path.relative_to(root).as_posix()
 
 
 def path_hash(relative: str) -> float:
@@ -133,19 +153,76 @@ class ImageFiles(Lazy):
         return ImageFiles([self.paths[i] for i in indices], self.mode, self.size, self.device)
 
 
-class ArrayFile(Lazy):
-    """Rows of a memory-mapped `.npy` array (N, C, ...), as float32 one sample at a time."""
+def npy_header(f: Any) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    """(shape, Fortran order, dtype) from the `.npy` header at f's position, which is left
+    at the array's first byte (numpy's own readers; format 3.0 reads as 2.0)."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    shape, fortran, dtype = read(f)
+    return tuple(shape), bool(fortran), dtype
 
-    def __init__(self, path: Path, device: torch.device, rows: np.ndarray | None = None) -> None:
-        try:
-            self.array = np.load(path, mmap_mode="r")  # allow_pickle=False: never unpickled
-        except (OSError, ValueError, EOFError) as err:
-            raise DataError(f"{path} is not a readable .npy file ({reason(err)}).") from None
+
+def npz_member(path: Path, name: str) -> np.ndarray | None:
+    """The array `name` of the .npz file `path` memory-mapped (np.memmap, read-only), or None
+    when the zip compresses it (np.savez_compressed: its bytes must be inflated to be read).
+
+    np.savez stores each array as a `.npy` file, uncompressed, inside a zip: its bytes
+    start after the member's local header (30 bytes, its name and an extra field), with
+    the `.npy` header first (magic, version, then dtype, order and shape)."""
+    try:
+        with zipfile.ZipFile(path) as zipped:
+            info = zipped.getinfo(f"{name}.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        with open(path, "rb") as f:
+            f.seek(info.header_offset)
+            local = f.read(30)
+            if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                raise ValueError(f"the zip entry {name}.npy has no local header")
+            start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+            f.seek(start)
+            shape, fortran, dtype = npy_header(f)
+            offset = f.tell()
+        if dtype.hasobject:
+            raise ValueError("it holds Python objects; save arrays of numbers")
+        if offset - start + int(np.prod(shape)) * dtype.itemsize != info.file_size:
+            raise ValueError(f"the array {name!r} is truncated")
+        order: Literal["F", "C"] = "F" if fortran else "C"
+        return np.memmap(path, dtype, mode="r", offset=offset, shape=shape, order=order)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path} is not a readable .npz file ({reason(err)}).") from None
+
+
+class ArrayFile(Lazy):
+    """Rows of a memory-mapped array (N, C, ...), as float32 one sample at a time: a `.npy`
+    file, or the array `member` of an uncompressed `.npz` file."""
+
+    def __init__(
+        self,
+        path: Path,
+        device: torch.device,
+        rows: np.ndarray | None = None,
+        member: str | None = None,
+    ) -> None:
+        self.path, self.member = path, member
+        self.array = self._open()
         if self.array.dtype.kind not in "biuf":
-            raise DataError(f"{path} holds {self.array.dtype}; it must hold numbers.")
-        self.path = path
+            where = path if member is None else f"{path}: {member}"
+            raise DataError(f"{where} holds {self.array.dtype}; it must hold numbers.")
         self.rows = np.arange(len(self.array)) if rows is None else rows
         super().__init__(len(self.rows), tuple(self.array.shape[1:]), device)
+
+    def _open(self) -> np.ndarray:
+        if self.member is not None:
+            mapped = npz_member(self.path, self.member)
+            if mapped is None:
+                raise DataError(f"{self.path}: {self.member} is compressed; it cannot be mapped.")
+            return mapped
+        try:
+            return np.load(self.path, mmap_mode="r")  # allow_pickle=False: never unpickled
+        except (OSError, ValueError, EOFError) as err:
+            raise DataError(f"{self.path} is not a readable .npy file ({reason(err)}).") from None
 
     def sample(self, i: int) -> np.ndarray:
         return np.array(self.array[self.rows[i]], np.float32)  # a copy: the map is read-only
@@ -155,7 +232,8 @@ class ArrayFile(Lazy):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.array = np.load(self.path, mmap_mode="r")
+        self.array = self._open()
 
     def view(self, indices: np.ndarray) -> ArrayFile:
-        return ArrayFile(self.path, self.device, self.rows[np.asarray(indices, np.int64)])
+        rows = self.rows[np.asarray(indices, np.int64)]
+        return ArrayFile(self.path, self.device, rows, self.member)

@@ -2,9 +2,9 @@
 
 - `memory`: the decoded dataset is a tensor on the training device; a batch is an index
   into it (no per-batch host-to-device copy). The fastest path while the data fits.
-- `stream`: the dataset stays on disk (image files, tar shards, memory-mapped `.npy`); a
-  DataLoader's workers decode the samples of each batch, pinned (on CUDA) and copied
-  without blocking.
+- `stream`: the dataset stays on disk (image files, tar shards, memory-mapped `.npy` and
+  `.npz`); a DataLoader's workers decode the samples of each batch, pinned (on CUDA) and
+  copied without blocking.
 - `auto` (the default) picks `memory` when the decoded training data (N x C x H x W x 4
   bytes, float32) fits `data.memory_budget` times the free memory: the free RAM, and on a
   CUDA machine also the free GPU memory, whichever is smaller. Otherwise `stream`. It
@@ -60,7 +60,8 @@ def choose(cfg: DataConfig, nbytes: int, streamable: bool, source: str) -> str:
     """`memory` or `stream` for data of `nbytes` decoded; `auto` prints its choice."""
     if cfg.mode == "stream" and not streamable:
         raise DataError(
-            f"data.mode = 'stream' reads class folders of images (or shards) and .npy folders; "
+            f"data.mode = 'stream' reads class folders of images (or shards) and .npy or .npz "
+            f"arrays; "
             f"{source or 'the default data'} is loaded in memory (data.mode = 'memory')."
         )
     if cfg.mode != "auto":

@@ -221,7 +221,8 @@ def deterministic(on: bool) -> None:
     On CPUs this run's results are already repeatable; on GPUs some kernels (atomic adds in
     backward passes, cuDNN's algorithm search) are not, and these switches trade speed
     for identical runs."""
-    torch.use_deterministic_algorithms(on)
+    if on or torch.are_deterministic_algorithms_enabled():  # off when already off: no call,
+        torch.use_deterministic_algorithms(on)  # which imports torch._inductor (2 s on a CPU)
     torch.backends.cudnn.deterministic = on
     torch.backends.cudnn.benchmark = not on
     if on:
