@@ -228,6 +228,7 @@ def bench(session: nox.Session) -> None:
     precompute.py: epoch time with and without the cache of frozen layers' outputs.
     sweep.py: a sweep's --jobs 2 against --jobs 1, and its bookkeeping against runs by hand.
     data_scale.py: memory vs stream on 64x64 image folders of 2k, 8k, 32k images.
+    first_step.py: time to the first step on the stream path, index cache off, cold, warm.
     """
     seeds = session.posargs or ["--seeds", "0", "1", "2"]
     session.run("python", "benchmarks/baselines.py", *seeds, env=SCAFFOLD_HOME)
@@ -238,6 +239,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/precompute.py")
     session.run("python", "benchmarks/sweep.py")  # --jobs 2 against 1, against runs by hand
     session.run("python", "benchmarks/data_scale.py")  # memory vs stream at 2k, 8k, 32k images
+    session.run("python", "benchmarks/first_step.py")  # the folder index cache, cold and warm
     session.run("python", "benchmarks/readme.py")  # copy the new results into README.md
 
 

@@ -95,9 +95,7 @@ def image_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
         kept = [i for i, h in enumerate(heads) if h is not None]
         x: Any = ImageFiles([paths[i] for i in kept], mode, size, CPU)
     else:
-        images = _decoded(paths, cfg.skip_bad, root)
-        kept = [i for i, image in enumerate(images) if image is not None]
-        x = np.stack([image for image in images if image is not None])
+        x, kept = _decoded(paths, cfg.skip_bad, root)
     relative = [sources.relative(paths[i], root) for i in kept]
     return {"x": x, "y": labels[kept], "classes": classes, "relative": relative}
 
@@ -112,20 +110,29 @@ def _first(paths: list[Path], root: Path, read: Callable[[Path], Head]) -> Head:
     raise DataError(f"{root} has no readable images.")
 
 
-def _decoded(paths: list[Path], skip_bad: bool, root: Path) -> list[np.ndarray | None]:
-    """Every image decoded in the mode and at the size of the first readable one (None for
-    a skipped one)."""
+def _decoded(paths: list[Path], skip_bad: bool, root: Path) -> tuple[np.ndarray, list[int]]:
+    """Every image decoded, in the mode and at the size of the first readable one, straight
+    into one array (no list of images stacked afterwards, which held the data twice); and
+    the indices of the images in it (all but skipped ones)."""
     first: list[tuple[str, tuple[int, int]]] = []
+    out: list[np.ndarray] = []  # the array, made once the first image gives its shape
+    filled = [0]
 
-    def read(path: Path) -> np.ndarray:
+    def read(path: Path) -> bool:
         if not first:
             first.append(header(path))
-        return decode(path, *first[0])
+        image = decode(path, *first[0])
+        if not out:
+            out.append(np.empty((len(paths), *image.shape), image.dtype))
+        out[0][filled[0]] = image
+        filled[0] += 1
+        return True
 
-    images = _readable(paths, read, skip_bad, root)
-    if not any(image is not None for image in images):
+    done = _readable(paths, read, skip_bad, root)
+    if not out:
         raise DataError(f"{root} has no readable images.")
-    return images
+    kept = [i for i, ok in enumerate(done) if ok is not None]
+    return out[0][: len(kept)], kept  # skipped images leave unused rows at the end
 
 
 def plain_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
