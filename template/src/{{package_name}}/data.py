@@ -353,9 +353,7 @@ def summarize(splits: Splits) -> dict[str, Any]:
         "input_shape": list(splits.in_shape),
         "dtype": str(splits.train[0].dtype).replace("torch.", ""),
         "sizes": {name: len(p[0]) for name, p in parts.items() if p is not None},
-        "splits": {
-            name: _stats(stream.stats_sample(p[0])) for name, p in parts.items() if p is not None
-        },
+        "splits": {name: _stats(p[0]) for name, p in parts.items() if p is not None},
         "mode": "stream" if isinstance(splits.train[0], Lazy) else "memory",
     }
     if splits.classes:
@@ -368,19 +366,33 @@ def summarize(splits: Splits) -> dict[str, Any]:
     return out
 
 
-def _stats(x: torch.Tensor) -> dict[str, Any]:
-    """min, max, mean, std and per-channel mean/std of the finite values of x (N, C, ...)."""
-    x = x.double()
-    finite = torch.isfinite(x)
-    values = x[finite]
-    channels = x.transpose(0, 1).reshape(x.shape[1], -1) if x.ndim > 2 else x.reshape(1, -1)
-    kept = [row[torch.isfinite(row)] for row in channels]
+def _stats(x: torch.Tensor | Lazy) -> dict[str, Any]:
+    """min, max, mean, std and per-channel mean/std of the finite values of x (N, C, ...),
+    of `stream.stats_chunks(x)`: a chunk of samples at a time (float64)."""
+    whole, channels = stream.Moments(), list[stream.Moments]()
+    low, high, not_finite = math.inf, -math.inf, 0
+    for part in stream.stats_chunks(x):
+        finite = torch.isfinite(part)
+        not_finite += int((~finite).sum())
+        values = part[finite]
+        if values.numel():
+            low, high = min(low, values.min().item()), max(high, values.max().item())
+        whole.add(values)
+        flat = part.transpose(0, 1).reshape(part.shape[1], -1) if part.ndim > 2 else None
+        rows = flat if flat is not None else part.reshape(1, -1)
+        channels = channels or [stream.Moments() for _ in rows]
+        for moments, row in zip(channels, rows, strict=True):
+            moments.add(row[torch.isfinite(row)])
+
+    def std(m: stream.Moments) -> float | None:
+        return m.std if m.count > 1 else None
+
     return {
-        "min": values.min().item() if len(values) else None,
-        "max": values.max().item() if len(values) else None,
-        "mean": values.mean().item() if len(values) else None,
-        "std": values.std().item() if len(values) > 1 else None,
-        "channel_mean": [row.mean().item() if len(row) else None for row in kept],
-        "channel_std": [row.std().item() if len(row) > 1 else None for row in kept],
-        "not_finite": int((~finite).sum()),
+        "min": low if whole.count else None,
+        "max": high if whole.count else None,
+        "mean": whole.mean if whole.count else None,
+        "std": std(whole),
+        "channel_mean": [m.mean if m.count else None for m in channels],
+        "channel_std": [std(m) for m in channels],
+        "not_finite": not_finite,
     }

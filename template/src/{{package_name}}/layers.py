@@ -27,10 +27,16 @@ class Normalize(nn.Module):
 
 def set_input_stats(model: nn.Module, x: torch.Tensor) -> None:
     """Set every Normalize layer of `model` to the mean and std of `x`."""
+    set_normalize(model, x.float().mean().item(), x.float().std().item())
+
+
+def set_normalize(model: nn.Module, mean: float, std: float) -> None:
+    """Set every Normalize layer of `model` to subtract `mean` and divide by `std` (1 when
+    it is 0: constant inputs)."""
     for layer in model.modules():
         if isinstance(layer, Normalize):
-            layer.mean.fill_(x.float().mean().item())
-            layer.std.fill_(x.float().std().item() or 1.0)
+            layer.mean.fill_(mean)
+            layer.std.fill_(std or 1.0)
 
 
 STEM_LIMIT = 32  # the stem halves an image until its larger side is at most this

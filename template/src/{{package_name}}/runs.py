@@ -22,7 +22,7 @@ from torch import nn
 from . import checkpoint, data, stream, task
 from .config import Config, defaults, from_dict, load_file
 from .errors import ConfigError, DataError
-from .layers import set_input_stats
+from .layers import set_normalize
 from .model import build_model
 
 
@@ -55,8 +55,9 @@ def make_model(cfg: Config, splits: data.Splits) -> nn.Module:
     """The configured baseline, its input normalisation set from the training split."""
     outputs = task.num_outputs(splits.classes, splits.in_shape)
     model = build_model(cfg.model, splits.in_shape, outputs)
-    x = stream.stats_sample(splits.train[0])  # a Lazy: up to 4096 samples, decoded
-    set_input_stats(model, x[torch.isfinite(x)])  # a NaN in the data must not spoil them all
+    # the finite values of the training inputs (a Lazy's: up to 4096 samples, a chunk at a
+    # time): a NaN in the data must not spoil them all
+    set_normalize(model, *stream.input_stats(splits.train[0]))
     return model
 
 

@@ -24,6 +24,7 @@ never waited on forever.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -180,10 +181,55 @@ def in_order(x: torch.Tensor | Lazy, y: torch.Tensor, batch_size: int) -> Iterat
         yield x[start : start + batch_size], y[start : start + batch_size]
 
 
-def stats_sample(x: torch.Tensor | Lazy, limit: int = 4096) -> torch.Tensor:
-    """The samples the input statistics come from: all of a tensor; of a Lazy up to
-    `limit`, evenly spaced (all of them when it has no more, so small data gives both
-    paths the same statistics)."""
+class Moments:
+    """Count, mean and sum of squared deviations of values seen in parts (float64; the
+    parts merged with Chan et al.'s formula), so a mean and std need no part kept."""
+
+    def __init__(self) -> None:
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, values: torch.Tensor) -> None:
+        n = values.numel()
+        if not n:
+            return
+        part_mean = values.mean().item()
+        part_m2 = (values - part_mean).square().sum().item()
+        delta, total = part_mean - self.mean, self.count + n
+        self.mean += delta * n / total
+        self.m2 += part_m2 + delta * delta * self.count * n / total
+        self.count = total
+
+    @property
+    def std(self) -> float:
+        """The sample standard deviation; NaN for fewer than two values."""
+        return math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else math.nan
+
+
+def stats_chunks(
+    x: torch.Tensor | Lazy, limit: int = 4096, chunk: int = 256
+) -> Iterator[torch.Tensor]:
+    """The samples statistics are taken from, as float64 CPU tensors of `chunk` samples
+    each: all of a tensor; of a Lazy up to `limit`, evenly spaced (all of them when it has
+    no more, so small data gives both paths the same statistics), decoded a chunk at a
+    time, never all at once. (The CPU: MPS has no float64.)"""
+    rows = _stats_rows(x, limit)
+    for start in range(0, len(rows), chunk):
+        part = x[rows[start : start + chunk]] if isinstance(x, Lazy) else x[start : start + chunk]
+        yield part.to("cpu", torch.float64)
+
+
+def input_stats(x: torch.Tensor | Lazy) -> tuple[float, float]:
+    """Mean and std of the finite values of `stats_chunks(x)`: both paths give small data
+    the same numbers. NaN when no value is finite (std also for one)."""
+    moments = Moments()
+    for part in stats_chunks(x):
+        moments.add(part[torch.isfinite(part)])
+    return (moments.mean if moments.count else math.nan), moments.std
+
+
+def _stats_rows(x: torch.Tensor | Lazy, limit: int) -> np.ndarray:
+    """The rows statistics are taken from: all of a tensor's; of a Lazy up to `limit`,
+    evenly spaced."""
     if not isinstance(x, Lazy):
-        return x
-    return x[np.linspace(0, len(x) - 1, min(limit, len(x))).round().astype(np.int64)]
+        return np.arange(len(x))
+    return np.linspace(0, len(x) - 1, min(limit, len(x))).round().astype(np.int64)
