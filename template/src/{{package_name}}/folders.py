@@ -62,23 +62,6 @@ def index(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
     return paths, labels, classes
 
 
-def _readable(paths: list[Path], read: Any, skip_bad: bool, root: Path) -> list[Any]:
-    """`read(path)` of every path; an unreadable one stops (its DataError names it), or
-    with skip_bad gives None and is counted in one note."""
-    out, bad = [], 0
-    for path in paths:
-        try:
-            out.append(read(path))
-        except DataError:
-            if not skip_bad:
-                raise
-            out.append(None)
-            bad += 1
-    if bad:
-        print(f"note: {root}: skipped {bad} unreadable images (data.skip_bad).", file=sys.stderr)
-    return out
-
-
 def image_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
     """Class folders as arrays (memory) or an ImageFiles (stream), with the labels, the
     class names and each file's path relative to `root` (which decides its split)."""
@@ -90,7 +73,7 @@ def image_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
         nbytes = len(paths) * (1 if mode == "L" else 3) * size[0] * size[1] * 4
         chosen = stream.choose(cfg, nbytes, True, str(root))
     if chosen == "stream":  # every header checked now (unchanged files: by the cache)
-        heads = _readable(paths, cached.header, cfg.skip_bad, root)
+        heads = sources.readable(paths, cached.header, cfg.skip_bad, root)
         cached.save()
         kept = [i for i, h in enumerate(heads) if h is not None]
         x: Any = ImageFiles([paths[i] for i in kept], mode, size, CPU)
@@ -111,28 +94,16 @@ def _first(paths: list[Path], root: Path, read: Callable[[Path], Head]) -> Head:
 
 
 def _decoded(paths: list[Path], skip_bad: bool, root: Path) -> tuple[np.ndarray, list[int]]:
-    """Every image decoded, in the mode and at the size of the first readable one, straight
-    into one array (no list of images stacked afterwards, which held the data twice); and
-    the indices of the images in it (all but skipped ones)."""
-    first: list[tuple[str, tuple[int, int]]] = []
-    out: list[np.ndarray] = []  # the array, made once the first image gives its shape
-    filled = [0]
+    """Every image decoded, in the mode and at the size of the first readable one, into one
+    array; and the indices of the images in it (all but skipped ones)."""
+    first: list[Head] = []
 
-    def read(path: Path) -> bool:
+    def read(path: Path) -> np.ndarray:
         if not first:
             first.append(header(path))
-        image = decode(path, *first[0])
-        if not out:
-            out.append(np.empty((len(paths), *image.shape), image.dtype))
-        out[0][filled[0]] = image
-        filled[0] += 1
-        return True
+        return decode(path, *first[0])
 
-    done = _readable(paths, read, skip_bad, root)
-    if not out:
-        raise DataError(f"{root} has no readable images.")
-    kept = [i for i, ok in enumerate(done) if ok is not None]
-    return out[0][: len(kept)], kept  # skipped images leave unused rows at the end
+    return sources.stacked(paths, read, skip_bad, root)
 
 
 def plain_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
@@ -149,7 +120,7 @@ def plain_folder(root: Path, cfg: DataConfig) -> dict[str, Any]:
             modes.append(header(path)[0])
         return decode(path, modes[0], None)
 
-    images = [i for i in _readable(files, read, cfg.skip_bad, root) if i is not None]
+    images = [i for i in sources.readable(files, read, cfg.skip_bad, root) if i is not None]
     return {"images": images, "classes": []}
 
 

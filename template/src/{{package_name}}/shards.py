@@ -25,9 +25,9 @@ import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
-from . import stream, task
+from . import sources, stream, task
 from .config import DataConfig
 from .errors import DataError
 from .sources import Lazy, decode, reason
@@ -228,7 +228,9 @@ def load(path: Path, cfg: DataConfig) -> dict[str, Any]:
     channels = 1 if index.mode == "L" else 3
     if not task.LABELLED:  # images at their own sizes, cut into patches in memory
         stream.choose(cfg, 0, False, str(path))
-        images = decoded(index, cfg.skip_bad, None)
+        images = sources.readable(
+            range(len(index.paths)), reader(index, None), cfg.skip_bad, index.source
+        )
         return {"images": [image for image in images if image is not None], "classes": []}
     if not index.classes:
         raise DataError(
@@ -236,33 +238,20 @@ def load(path: Path, cfg: DataConfig) -> dict[str, Any]:
             "classes: shard a folder with one sub-folder of images per class."
         )
     nbytes = len(index.paths) * channels * index.size[0] * index.size[1] * 4
+    x: Any
     if stream.choose(cfg, nbytes, True, str(path)) == "stream":
         kept = np.arange(len(index.paths))  # nothing read yet: a bad image stops its worker
-        x: Any = ShardFiles(index, kept, CPU)
+        x = ShardFiles(index, kept, CPU)
     else:
-        images = decoded(index, cfg.skip_bad, index.size)
-        kept = np.array([j for j, image in enumerate(images) if image is not None], np.int64)
-        x = np.stack([image for image in images if image is not None])
+        x, found = sources.stacked(
+            range(len(index.paths)), reader(index, index.size), cfg.skip_bad, index.source
+        )
+        kept = np.array(found, np.int64)
     relative = [index.paths[j] for j in kept]
     return {"x": x, "y": index.labels[kept], "classes": index.classes, "relative": relative}
 
 
-def decoded(index: Index, skip_bad: bool, size: tuple[int, int] | None) -> list[Any]:
-    """Every sample decoded in order (None for an unreadable one with skip_bad)."""
-    dataset, bad = open_shards(index), 0
-    out: list[np.ndarray | None] = []
-    for j in range(len(index.paths)):
-        image = member(index, dataset, j)
-        try:
-            out.append(decode(image, index.mode, size))
-        except DataError:
-            if not skip_bad:
-                raise
-            out.append(None)
-            bad += 1
-    if bad:
-        note = f"note: {index.source}: skipped {bad} unreadable images (data.skip_bad)."
-        print(note, file=sys.stderr)
-    if bad == len(out):
-        raise DataError(f"{index.source} has no readable images.")
-    return out
+def reader(index: Index, size: tuple[int, int] | None) -> Callable[[int], np.ndarray]:
+    """Sample j of the shards decoded, for sources.readable and sources.stacked."""
+    dataset = open_shards(index)
+    return lambda j: decode(member(index, dataset, j), index.mode, size)

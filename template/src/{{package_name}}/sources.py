@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import sys
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -65,6 +67,49 @@ def header(path: Path) -> tuple[str, tuple[int, int]]:
             return ("L" if image.mode in GRAY else "RGB"), image.size
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"{path} is not a readable image ({reason(err)}).") from None
+
+
+def readable(
+    items: Sequence[Any], read: Callable[[Any], Any], skip_bad: bool, where: object
+) -> list[Any]:
+    """`read(item)` of every item; an unreadable one stops the run (its DataError names it),
+    or with skip_bad gives None and is counted in one note about `where`."""
+    out, bad = [], 0
+    for item in items:
+        try:
+            out.append(read(item))
+        except DataError:
+            if not skip_bad:
+                raise
+            out.append(None)
+            bad += 1
+    if bad:
+        print(f"note: {where}: skipped {bad} unreadable images (data.skip_bad).", file=sys.stderr)
+    if bad and bad == len(out):
+        raise DataError(f"{where} has no readable images.")
+    return out
+
+
+def stacked(
+    items: Sequence[Any], read: Callable[[Any], np.ndarray], skip_bad: bool, where: object
+) -> tuple[np.ndarray, list[int]]:
+    """`read(item)` of every item (all of one shape) straight into one array, made when the
+    first arrives: a list of images stacked afterwards would hold the data twice. Also the
+    indices of the items in it (all but skipped ones, whose rows are cut off the end)."""
+    out: list[np.ndarray] = []
+    filled = 0
+
+    def put(item: Any) -> bool:
+        nonlocal filled
+        image = read(item)
+        if not out:
+            out.append(np.empty((len(items), *image.shape), image.dtype))
+        out[0][filled] = image
+        filled += 1
+        return True
+
+    kept = [i for i, ok in enumerate(readable(items, put, skip_bad, where)) if ok is not None]
+    return out[0][: len(kept)], kept
 
 
 def visible(path: Path, root: Path) -> bool:
