@@ -15,7 +15,7 @@ torch._dynamo, a cost of PyTorch that every run pays whatever its data.
 Runs, in this order: `data.cache_dir=off` (every header read, as before the cache), cold
 (an empty cache folder: every header read, then the index written), warm (`--repeat`
 times: nothing changed, no header read). `--subset` sets data.subset (default 0: the whole
-folder, as `train --set data.source=FOLDER` runs; the input statistics then decode 1024
+folder, as `train --set data.source=FOLDER` runs; the input statistics then decode 512
 evenly spaced training images before the first step). Results go to
 benchmarks/results/first_step.{json,md}, with the 1-minute load average before and after.
 """
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="image folder (kept); default: temporary")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="warm runs")
-    more = "0: all; the input statistics then decode 1024 images before the first step"
+    more = "0: all; the input statistics then decode 512 images before the first step"
     parser.add_argument("--subset", type=int, default=0, help=f"data.subset ({more})")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]

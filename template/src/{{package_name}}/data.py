@@ -345,7 +345,7 @@ def summarize(splits: Splits) -> dict[str, Any]:
     Per split is what shows a shift between them (a test set brighter than the training
     set); non-finite values are counted, and the statistics are taken over the finite ones.
     On the stream path the sizes and class counts come from the index (the labels), and
-    the statistics from up to 1024 evenly spaced samples of each split: nothing else is
+    the statistics from up to 512 evenly spaced samples of each split: nothing else is
     decoded.
     """
     parts = {"train": splits.train, "valid": splits.valid, "test": splits.test}

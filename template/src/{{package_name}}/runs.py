@@ -55,7 +55,7 @@ def make_model(cfg: Config, splits: data.Splits) -> nn.Module:
     """The configured baseline, its input normalisation set from the training split."""
     outputs = task.num_outputs(splits.classes, splits.in_shape)
     model = build_model(cfg.model, splits.in_shape, outputs)
-    # the finite values of the training inputs (a Lazy's: up to 1024 samples, a chunk at a
+    # the finite values of the training inputs (a Lazy's: up to 512 samples, a chunk at a
     # time): a NaN in the data must not spoil them all
     set_normalize(model, *stream.input_stats(splits.train[0]))
     return model
