@@ -65,8 +65,8 @@ class Index:
             kept = json.loads(self.file.read_text(encoding="utf-8"))
             if kept["version"] != VERSION or kept["root"] != str(self.root.resolve()):
                 return {}
-            entries = {str(k): list(v) for k, v in kept["files"].items()}
-            if all(_valid(v) for v in entries.values()):
+            entries = kept["files"]
+            if isinstance(entries, dict):  # each entry is checked when used (header)
                 return entries
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
@@ -80,8 +80,8 @@ class Index:
             stat = path.stat()
         except OSError as err:  # gone since the listing, unreadable: as the header would say
             raise DataError(f"{path} is not a readable image ({sources.reason(err)}).") from None
-        entry = self.seen.get(relative, self.old.get(relative))
-        if entry is None or entry[:2] != [stat.st_size, stat.st_mtime_ns]:
+        entry: Any = self.seen.get(relative, self.old.get(relative))
+        if not _valid(entry) or entry[:2] != [stat.st_size, stat.st_mtime_ns]:
             mode, size = sources.header(path)  # DataError: not cached, asked again next time
             self.read += 1
             entry = [stat.st_size, stat.st_mtime_ns, mode, size[0], size[1]]
@@ -103,10 +103,12 @@ class Index:
             )
 
 
-def _valid(entry: list[Any]) -> bool:
-    """[size, mtime_ns, mode, width, height] with those types."""
+def _valid(entry: Any) -> bool:
+    """[size, mtime_ns, mode, width, height] with those types (an entry that is not is
+    treated as missing: that file's header is read again)."""
     return (
-        len(entry) == 5
+        isinstance(entry, list)
+        and len(entry) == 5
         and all(isinstance(v, int) for v in (entry[0], entry[1], entry[3], entry[4]))
         and entry[2] in ("L", "RGB")
     )
