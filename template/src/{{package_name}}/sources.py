@@ -109,6 +109,8 @@ def stacked(
         return True
 
     kept = [i for i, ok in enumerate(readable(items, put, skip_bad, where)) if ok is not None]
+    if not out:
+        raise DataError(f"{where} has no readable images.")
     return out[0][: len(kept)], kept
 
 
