@@ -11,10 +11,11 @@
   (1 GiB; 0 for no cap). Otherwise `stream`. It says which it chose, and why, in one line.
   The cap is there because the memory path decodes every sample before the first step, in
   one process, and briefly holds about 1.5 times the decoded size: 32k 64x64 RGB images
-  (1.5 GiB decoded) took 13.6 s to the first step and peaked at 2.3 GB, where streaming
-  took 5.4 s and 0.6 GB at about the same samples/s on a 2-core CPU
-  (benchmarks/data_scale.py). On a machine with the memory to spare and a GPU to feed,
-  raise the cap: batches indexed on the device skip the per-batch copy.
+  (1.5 GiB decoded) took 15 s to the first step and peaked at 2.3 GB, where streaming
+  took 4.4 s (2.6 s with the folder's index cached) and 0.6 GB at about the same
+  samples/s on a 2-core CPU (benchmarks/data_scale.py and first_step.py). On a machine
+  with memory to spare and a GPU to feed, raise the cap: batches indexed on the device
+  skip the per-batch copy.
 
 Both paths take a batch's samples in the same order: the loop hands `Batches.epoch` this
 process's indices for the epoch (seed + epoch permutation, DistributedSampler's dealing
