@@ -23,7 +23,7 @@ resnet_dw fold run 13-16 s, a shapes run 34 s at 8 epochs, an lstm run 39-47 s a
 epochs, a unet run 35 s at 4 epochs (about 7 s of each is the process's start and end).
 
 - cnn-digits: 5 repeats (the seeds) of stratified 2-fold cross-validation of the 1,797
-  digits, 8 epochs; each pair pools its two fold runs, so every image is tested once per
+  digits, 6 epochs; each pair pools its two fold runs, so every image is tested once per
   pair (10 runs an arm). 2 folds, not 5: five repeats of 5 folds would be 25 runs an arm,
   and pairs of one fold each would share most of their training images. Every claim.
 - cnn-shapes: 4,000 generated 16x16 RGB shapes (2,560 train, 640 valid), 6 epochs (about
@@ -80,7 +80,7 @@ LABS: dict[str, dict[str, Any]] = {
         "baseline": "cnn",
         "data": "digits, 5x2-fold",
         "claims": ALL,
-        "epochs": 8,
+        "epochs": 6,
         "folds": 2,
     },
     "cnn-shapes": {
