@@ -4,7 +4,7 @@ A Lab renders `scaffold new DIR --defaults --no-git --data baseline=NAME` under 
 temporary SCAFFOLD_HOME and trains it as a user does, one subprocess per run:
 `python -m <package> train --no-progress --seed S --run-name ... --runs-dir ... --set
 data.split_seed=S --set section.field=value ...`, with the rendered package on PYTHONPATH.
-Each run has THREADS torch threads.
+Each run has `threads` torch threads (THREADS unless told; evidence.py gives 1).
 
 A pair is one seed S: both arms of a comparison train with seed S and the same data, so
 the pairs differ in seed and data and the arms within a pair only by the technique. What
