@@ -14,11 +14,12 @@ one pair measures depends on the lab (each run's number is its `scores`, see `sc
   the run's last-epoch valid metric (and the weight average's, from metrics.csv);
 - final (`final=True`): every run trains in final mode on all of `x` and is scored on the
   data's own test split (`x_test`), the same for every seed;
-- repeated k-fold (`folds=K`): seed S is repeat S. The labelled default data is split into
-  K stratified folds (shuffled with seed S, written as one .npz per fold with the fold as
-  `x_test`), and an arm's pair is K final-mode runs, one per fold, each scored on its
-  fold; the pair's number pools the K folds (weighted by fold size: the accuracy over
-  every image, each tested once per repeat);
+- repeated k-fold (`folds=K`, `repeats=R`): seed S (of the first R) is repeat S. The
+  labelled default data is split into K stratified folds (shuffled with seed S, written as
+  one .npz per fold with the fold as `x_test`); each (repeat, fold) is one final-mode run
+  per arm, scored on its fold, and one pair, so every sample is a test sample once per
+  repeat and there are R * K pairs. (With `pool` set, a pair is a repeat instead: its K
+  fold runs, their scores pooled by fold size.)
 - held-out photographs (`photos=FOLDER`, the unet): the run trains on its own photos and is
   scored by PSNR over whole photographs it never saw (evidence_photos.py).
 
@@ -96,6 +97,7 @@ class Lab:
         folds: int = 0,
         final: bool = False,
         photos: Path | None = None,
+        repeats: int = 0,
     ) -> None:
         self.where, self.key, self.baseline, self.data_name = where / key, key, baseline, data
         self.where.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,8 @@ class Lab:
         self.jobs = jobs  # runs at once; with more than 1, cpu_seconds is not per run
         self.threads = threads
         self.folds, self.final, self.photos = folds, final or bool(folds), photos
+        self.repeats = repeats  # k-fold: the first `repeats` seeds (0: all)
+        self.pool = False  # k-fold: a pair per (repeat, fold); True: a pair per repeat, pooled
         self.fold_files: dict[tuple[int, int], tuple[Path, int]] = {}
         self.runs_dir = self.where / "runs"
         self.env = {
@@ -130,7 +134,7 @@ class Lab:
         if photos is not None:
             self.metric = "PSNR of whole held-out photos (dB)"
         elif folds:
-            self.metric = f"accuracy, {folds} test folds pooled"
+            self.metric = "accuracy on the test fold"
         elif final:
             self.metric = "test_accuracy"
         else:
@@ -303,6 +307,8 @@ class Lab:
         runs go to one pool of `jobs`, so that no core waits for an arm's last seed. A
         k-fold lab trains each pair as one run per fold (unless `plain`)."""
         folds: Sequence[int | None] = range(self.folds) if self.folds and not plain else [None]
+        if folds != [None] and self.repeats:
+            seeds = seeds[: self.repeats]
         todo = [(name, seed, fold) for name in configs for seed in seeds for fold in folds]
         for seed in seeds if folds != [None] else []:
             self.fold_file(seed, 0)  # written before the pool starts: once, by one thread
@@ -319,7 +325,7 @@ class Lab:
         out: dict[str, list[dict]] = {}
         for name in configs:
             mine = [r for (n, _, _), r in zip(todo, done, strict=True) if n == name]
-            if folds != [None]:
+            if folds != [None] and self.pool:
                 by_seed = {seed: [r for r in mine if r["seed"] == seed] for seed in seeds}
                 mine = [pooled(f"{name}-s{s}", s, list(configs[name]), by_seed[s]) for s in seeds]
             out[name] = mine

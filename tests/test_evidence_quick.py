@@ -38,8 +38,9 @@ def check_report(out: Path) -> dict:
     assert data["comparisons"]
     for c in data["comparisons"]:
         rounds = load("evidence_lab").TIMING_ROUNDS  # a timing comparison pairs its rounds
-        pairs = rounds if "samples/s" in c["metric"] else len(data["meta"]["seeds"])
-        assert len(c["a_values"]) == len(c["b_values"]) == pairs
+        seeds = len(data["meta"]["seeds"])  # a k-fold lab: (repeat, fold) pairs
+        pairs = {rounds} if "samples/s" in c["metric"] else {seeds, 2 * seeds}
+        assert len(c["a_values"]) == len(c["b_values"]) and len(c["a_values"]) in pairs
         iv = stats.paired(c["a_values"], c["b_values"])
         assert c["interval"]["low"] == pytest.approx(iv["low"], nan_ok=True)
         assert c["verdict"] == stats.verdict(iv, c["higher_is_better"])
