@@ -28,12 +28,16 @@ def cpu_name() -> str:
 def new_project(folder: Path, home: Path, *data: str) -> Path:
     """`scaffold new FOLDER --defaults --no-git --data D ...` with SCAFFOLD_HOME=home.
 
-    The package is named after the folder (`lo-cnn-off` gives `lo_cnn_off`). Returns the
-    folder; a failure ends the script with the end of scaffold's error output.
+    The package is named after the folder (`lo-cnn-off` gives `lo_cnn_off`). scaffold is
+    imported from this checkout's src/ (first on PYTHONPATH), so the template rendered is
+    this checkout's, whichever scaffold the environment has installed. Returns the folder;
+    a failure ends the script with the end of scaffold's error output.
     """
     command = [sys.executable, "-m", "scaffold", "new", str(folder), "--defaults", "--no-git"]
     command += [arg for item in data for arg in ("--data", item)]
-    env = {**os.environ, "SCAFFOLD_HOME": str(home)}
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    path = os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, "SCAFFOLD_HOME": str(home), "PYTHONPATH": path}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.splitlines()[-20:])

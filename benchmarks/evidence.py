@@ -1,27 +1,50 @@
 """Evidence: do the reference's claims hold on our baselines? Paired comparisons over seeds.
 
-    python benchmarks/evidence.py                      # every lab and claim, seeds 0..4
+    python benchmarks/evidence.py                      # every lab and its claims, seeds 0..4
     python benchmarks/evidence.py --labs cnn-digits --only averaging warmup
     python benchmarks/evidence.py --quick --out /tmp/ev  # every arm, tiny sizes, 2 seeds
     nox -s evidence
 
 The reference is "Father to Son: Part I". Each claim becomes one or more comparisons
 (claim, baseline, arm A, arm B): both arms train the baseline's default config, changed
-only by the technique, with the same seeds, and with the seed as the valid split's seed
-too, so each seed is a pair with one split (evidence_lab.py). A comparison reports the
-mean paired difference B - A with a 95% Student-t interval over the pairs, and calls an
-effect ("helps", "hurts") only when the interval excludes 0 (evidence_stats.py); the
+only by the technique, with the same seeds and the same data, so each seed is a pair
+(evidence_lab.py says what a pair is scored on in each kind of lab). A comparison reports
+the mean paired difference B - A with a 95% Student-t interval over the pairs, and calls
+an effect ("helps", "hurts") only when the interval excludes 0 (evidence_stats.py); the
 claims are in evidence_claims.py, the BatchNorm/NaN one in evidence_nan.py, the data
-generators in evidence_data.py. A lab is a baseline on one data set (LABS); `--quick`
-runs every lab's every arm with 3 epochs, 128 training samples and seeds 0 1, for tests.
+generators in evidence_data.py, the held-out photographs' PSNR in evidence_photos.py. A
+lab is a baseline on one data set (LABS); `--quick` runs every lab's every arm with 3
+epochs, 128 training samples and seeds 0 1, for tests.
 
-Sizes, chosen for the 60-minute budget of the whole default command on an idle 2-core
-machine (an estimate from the earlier single-lab script's 7 minutes for about 60 cnn-digits
-runs, not a measurement of this one): 5 seeds; cnn and resnet_dw on digits at their default
-30 epochs (1,797 images); cnn on shapes, 6,000 images of 16x16 RGB (not 32x32, which cost
-about 16 times the digits' compute per image), 10 epochs; lstm on MNIST-1D made with 10,000
-samples (8,000 train+valid, 2,000 test), 15 epochs; unet on 18 photographs at its default 15
-epochs. `--jobs N` trains N seeds of an arm at once.
+Sizes, chosen so that the whole default command (`nox -s evidence`: 2 runs at a time, one
+torch thread each) fits in 60 minutes on this 2-core machine. Measured: 2,204 s (36.7
+minutes) for 183 training runs from a fresh --work folder, with other work on the machine
+for part of it (the report's `- wall time:` line).
+Per-run costs measured here beforehand, one run at a time: a cnn fold run 11-15 s, a
+resnet_dw fold run 13-16 s, a shapes run 34 s at 8 epochs, an lstm run 39-47 s at 5
+epochs, a unet run 35 s at 4 epochs (about 7 s of each is the process's start and end);
+two at a time, with other work on the machine, a cnn fold run took 20-23 s, so the first
+sizing (5 repeats of 2 folds, more claims per lab) was stopped after 4 minutes and cut.
+
+- cnn-digits: 3 repeats (seeds 0-2) of stratified 2-fold cross-validation of the 1,797
+  digits, 6 epochs; each (repeat, fold) is a pair, 6 pairs, every image tested once per
+  repeat. The two folds of a repeat share no training and no test image; pairs of
+  different repeats do share images, so the interval is, if anything, too narrow. Every
+  claim but the ONNX check.
+- cnn-shapes: 4,000 generated 16x16 RGB shapes (2,560 train, 640 valid), 6 epochs (about
+  0.6 valid accuracy: far from saturated), random valid split per seed; the architecture
+  claims (stride-2 vs max-pool, ReLU/BN order), which the 8x8 digits barely exercise.
+- resnet_dw-digits: the same 3x2 folds, 8 epochs; EMA/SWA.
+- lstm-mnist1d: MNIST-1D made with the paper's 4,000 training samples and 8,000 test
+  samples (the paper's test split has 1,000), final mode, 4 epochs; snapshots, EMA/SWA.
+- unet-photos: 14 photographs to train on (shrunk by 2, 128 random patches of 32x32 per
+  run, a 5% valid split), 3 epochs, scored on 4 whole held-out photographs; DSD, EMA/SWA.
+
+Left out for the budget, though they apply: DSD, optimizer switching, bf16 vs fp32 and
+pre-computation on every baseline but the cnn; snapshots on resnet_dw and the unet;
+warmup on every baseline but the cnn; ReLU/BN order on resnet_dw; the ONNX check
+everywhere (`--only onnx` runs it). Stride-2 vs max-pool (`model.downsample`) is the
+cnn's alone, and the planted NaN is run on the cnn and the digits only.
 
 Results: benchmarks/results/evidence.md (the summary table first, then each lab's),
 evidence.json (every run's raw numbers) and evidence-<lab>.png (each pair drawn).
@@ -45,51 +68,74 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evidence_data  # noqa: E402
 from _common import markdown_table, meta  # noqa: E402
 from evidence_claims import CLAIM_RUNNERS  # noqa: E402
-from evidence_lab import ROOT, THREADS, Lab  # noqa: E402
+from evidence_lab import ROOT, THREADS, Lab, scores  # noqa: E402
 from evidence_nan import claim_nan  # noqa: E402
 from evidence_stats import METHOD, interval_text, mean_text, pair_plot  # noqa: E402
 
 ALL = ["averaging", "warmup", "onnx", "snapshots", "dsd", "switch", "downsample", "bn_order",
        "precision", "precompute", "nan"]  # fmt: skip
-KIT = ["dsd", "snapshots", "switch", "averaging", "warmup"]
-# lab -> (baseline, data description, claims, epochs (None: the default), data maker)
+# lab -> baseline, data description, claims, epochs, and how its data is made and held out:
+# `folds` (repeated k-fold of the default data, repeats = seeds), `final` (scored on the
+# data's own test split), `photos` (the held-out photographs' folder), `settings` (every
+# run's extra --set), `make` (folder, quick -> the data.source it wrote)
 LABS: dict[str, dict[str, Any]] = {
-    "cnn-digits": {"baseline": "cnn", "data": "digits", "claims": ALL},
+    "cnn-digits": {
+        "baseline": "cnn",
+        "data": "digits, 3x2-fold",
+        "claims": [c for c in ALL if c != "onnx"],
+        "epochs": 6,
+        "folds": 2,
+        "repeats": 3,
+    },
     "cnn-shapes": {
         "baseline": "cnn",
-        "data": "shapes 16x16 RGB, 6000",
-        "claims": ["dsd", "snapshots", "averaging", "warmup", "downsample", "bn_order"],
-        "epochs": 10,
+        "data": "shapes 16x16 RGB, 4000",
+        "claims": ["downsample", "bn_order"],
+        "epochs": 6,
         "make": lambda folder, quick: evidence_data.write_shapes(
-            folder / "shapes.npz", 600 if quick else 6000, 16
+            folder / "shapes.npz", 600 if quick else 4000, 16
         ),
     },
     "resnet_dw-digits": {
         "baseline": "resnet_dw",
-        "data": "digits",
-        "claims": [*KIT, "onnx"],
+        "data": "digits, 3x2-fold",
+        "claims": ["averaging"],
+        "epochs": 8,
+        "folds": 2,
+        "repeats": 3,
     },
     "lstm-mnist1d": {
         "baseline": "lstm",
-        "data": "MNIST-1D, 10000 made",
-        "claims": [*KIT, "onnx"],
-        "epochs": 15,
+        "data": "MNIST-1D, 4000 train, 8000 test",
+        "claims": ["snapshots", "averaging"],
+        "epochs": 4,
+        "final": True,
         "make": lambda folder, quick: evidence_data.write_mnist1d(
-            folder / "mnist1d.npz", 1000 if quick else 10000
+            folder / "mnist1d.npz", *((400, 400) if quick else (4000, 8000))
         ),
     },
     "unet-photos": {
         "baseline": "unet",
-        "data": "sklearn + skimage photos",
-        "claims": KIT,
+        "data": "sklearn + skimage photos, 4 held out whole",
+        "claims": ["dsd", "averaging"],
+        "epochs": 3,
+        "settings": ["data.subset=128", "data.valid_fraction=0.05"],
         "make": lambda folder, quick: _photos(folder, quick),
+        "photos": lambda folder: folder / "held-out",
     },
 }
-QUICK = {"epochs": 3, "seeds": [0, 1], "subset": 128}
+JOBS = 2  # runs at once, one torch thread each: the 2-core machine's budget
+QUICK = {"epochs": 3, "seeds": [0, 1], "subset": 128}  # 3: DSD needs 3 phases
 
 
 def _photos(folder: Path, quick: bool) -> Path:
-    evidence_data.write_photos(folder / "photos", limit=4 if quick else 0)
+    evidence_data.write_photos(
+        folder / "photos",
+        limit=3 if quick else 0,
+        shrink=4 if quick else 2,
+        held=evidence_data.HELD_OUT[1:2] if quick else evidence_data.HELD_OUT,
+        held_folder=folder / "held-out",
+    )
     return folder / "photos"
 
 
@@ -105,14 +151,22 @@ def run_lab(
 ) -> tuple[Lab, list[dict], dict[str, Any]]:
     spec = LABS[name]
     base: list[str] = []
+    made = where / f"data-{name}"
     if "make" in spec:
-        made = where / f"data-{name}"
         made.mkdir(parents=True, exist_ok=True)
         base.append(f"data.source={spec['make'](made, quick)}")
+    base += spec.get("settings", [])
+    if spec.get("final"):
+        base.append("train.final=true")
     if quick:
         base.append(f"data.subset={QUICK['subset']}")
     epochs = QUICK["epochs"] if quick else epochs or spec.get("epochs")
-    lab = Lab(where, name, spec["baseline"], spec["data"], epochs, base, jobs, threads)
+    photos = spec["photos"](made) if "photos" in spec else None
+    lab = Lab(
+        where, name, spec["baseline"], spec["data"], epochs, base, jobs, threads,
+        folds=spec.get("folds", 0), final=spec.get("final", False), photos=photos,
+        repeats=spec.get("repeats", 0),
+    )  # fmt: skip
     comparisons: list[dict] = []
     stories: dict[str, Any] = {}
     for claim in spec["claims"]:
@@ -153,15 +207,54 @@ def summary_rows(comparisons: Sequence[dict]) -> list[list[str]]:
     return rows
 
 
-PAPER = {"lstm": " (the MNIST-1D paper, 4,000 training samples: CNN 0.94, GRU 0.91 test accuracy)"}
+PAPER = {
+    "lstm": "; the MNIST-1D paper at the same 4,000 training samples: CNN 0.94, GRU 0.91 test "
+    "accuracy (Greydanus 2020, its 1,000 test samples)"
+}
 
 
 def baseline_line(lab: Lab) -> str:
     """The default config's own number on this lab's data, beside a paper's where known."""
-    runs = [r for name, r in lab.runs.items() if name.startswith("default-s") and "summary" in r]
-    key = "valid_psnr" if lab.baseline == "unet" else "valid_accuracy"
-    values = [r["summary"][key] for r in runs]
-    return f"- the default config's {key}: {mean_text(values)}" + PAPER.get(lab.baseline, "")
+    pairs, which = lab.pairs.get("default"), ""
+    if not pairs and lab.pairs.get("ema"):  # EMA kept aside: the default config's raw weights
+        pairs, which = lab.pairs["ema"], " (the raw weights of the EMA arm's runs)"
+    if not pairs:
+        return f"- the default config was not trained in this command ({lab.metric})"
+    text = f"- the default config's {lab.metric}{which}: {mean_text(scores(pairs))}"
+    if lab.photos is not None:
+        text += f"; the noisy photos themselves score {mean_text(scores(pairs, 'noisy'))}"
+    return text + PAPER.get(lab.baseline, "")
+
+
+def held_out_line(lab: Lab) -> str:
+    """What a run of this lab is scored on."""
+    sizes = lab.data["sizes"]
+    if lab.folds:
+        total = sum(sizes.values())
+        return (
+            f"- scored on: {lab.folds}-fold cross-validation of all {total} samples, repeated "
+            f"for the first {lab.repeats or 'all'} seeds (stratified folds shuffled with the "
+            "seed); each (repeat, fold) is one pair: a final-mode run per "
+            f"arm on the other folds (about {total * (lab.folds - 1) // lab.folds} samples), "
+            "scored on its fold, so every sample is tested once per repeat"
+        )
+    if lab.photos is not None:
+        names = ", ".join(sorted(p.stem for p in lab.photos.glob("*.png")))
+        return (
+            f"- scored on: whole photographs no run trained on ({names}), noisy with a fixed "
+            "seed, denoised in one pass, PSNR over every pixel (evidence_photos.py); split "
+            "sizes of the training photos' patches: "
+            + ", ".join(f"{k} {v}" for k, v in sizes.items())
+        )
+    if lab.final:
+        return (
+            "- scored on: the data's own test split, after training in final mode on all of "
+            "its training split; split sizes: "
+            + ", ".join(f"{k} {v}" for k, v in sizes.items())
+            + " (final mode trains on train + valid)"
+        )
+    listed = ", ".join(f"{k} {v}" for k, v in sizes.items())
+    return f"- scored on: a random valid split, its seed the pair's seed; split sizes: {listed}"
 
 
 HEADER = ["claim", "baseline (data)", "B vs A", "metric", "A", "B", "B - A [95% CI]", "verdict",
@@ -173,19 +266,24 @@ def report(info: dict[str, Any], labs: dict[str, Lab], comparisons: list[dict], 
         "# Evidence: the reference's claims on our baselines, in pairs",
         "",
         "Each comparison trains arm A and arm B with the same seeds and splits; a cell A or "
-        "B reads `mean (min..max)` over seeds, and `B - A` is the mean paired difference "
-        f"with its 95% interval ({METHOD}: Student's t over the per-seed differences). "
+        "B reads `mean (min..max)` over the pairs (a seed, or a (repeat, fold) of a k-fold "
+        "lab), and `B - A` is the mean paired difference with its 95% interval "
+        f"({METHOD}: Student's t over the per-pair differences). "
         "The verdict is `helps` or `hurts` only when the interval excludes 0, otherwise "
         "`no effect found at this size`; for losses lower is better, for everything else "
-        "higher. Numbers are the valid split's, last epoch (`benchmarks/evidence.py`).",
+        "higher. Each lab says what its runs are scored on: the test folds of a repeated "
+        "k-fold, a test split, whole held-out photographs, or a random valid split; a "
+        "number is the last epoch's weights' (or the run's weight average's) "
+        "(`benchmarks/evidence.py`).",
         "",
         f"- machine: {info['machine']}; torch {info['torch']}, {info['torch_threads']} threads "
         f"per run; Python {info['python']}",
         f"- date: {info['date']}",
         f"- command: `{info['command']}`",
-        f"- load average (1 min) at start {info['load_start']:.2f}, at end "
-        f"{info['load_end']:.2f}; wall time {info['wall_seconds']:.0f} s, {info['runs']} runs, "
-        f"{info['jobs']} at a time, {info.get('reused', 0)} of them reused from `--work`"
+        f"- wall time: {info['wall_seconds']:.0f} s ({info['wall_seconds'] / 60:.1f} min) for "
+        f"{info['runs']} training runs, {info['jobs']} at a time, {info.get('reused', 0)} of "
+        f"them reused from `--work`; load average (1 min) at start {info['load_start']:.2f}, "
+        f"at end {info['load_end']:.2f}"
         + (" (--quick: tiny sizes, not evidence)" if info["quick"] else ""),
         f"- seeds: {', '.join(map(str, info['seeds']))}; interval: {METHOD}",
         "",
@@ -196,12 +294,12 @@ def report(info: dict[str, Any], labs: dict[str, Lab], comparisons: list[dict], 
     ]
     for key, lab in labs.items():
         rows = [c for c in comparisons if c["lab"] == key]
-        sizes = lab.data["sizes"]
+        claims = ", ".join(LABS[key]["claims"])
         lines += [
             f"## {key}: {lab.baseline} on {lab.data_name}",
             "",
-            f"- epochs {lab.epochs}, batch {lab.batch_size}, lr {lab.lr:g}; split sizes: "
-            + ", ".join(f"{k} {v}" for k, v in sizes.items()),
+            f"- epochs {lab.epochs}, batch {lab.batch_size}, lr {lab.lr:g}; claims: {claims}",
+            held_out_line(lab),
             f"- settings every run has: {' '.join(f'`{s}`' for s in lab.base) or 'none'}",
             baseline_line(lab),
             "",
@@ -210,7 +308,7 @@ def report(info: dict[str, Any], labs: dict[str, Lab], comparisons: list[dict], 
                     "claim",
                     "B vs A",
                     "metric",
-                    "per-seed B - A",
+                    "per-pair B - A",
                     "B - A [95% CI]",
                     "verdict",
                     "note",
@@ -248,17 +346,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=ALL, metavar="CLAIM",
                         help=f"only these claims: {', '.join(ALL)}")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="every arm, tiny sizes, 2 seeds")
-    parser.add_argument(
-        "--jobs", type=int, default=1, help="training runs at once (seeds of one arm)"
-    )
+    parser.add_argument("--jobs", type=int, default=JOBS, help="training runs at once")
     parser.add_argument("--epochs", type=int, help="every lab's epochs (default: each lab's)")
-    parser.add_argument("--threads", type=int, default=THREADS, help="torch threads per run")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument(
         "--work", type=Path, help="keep projects and runs here; finished runs are reused"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
     seeds = QUICK["seeds"] if args.quick else args.seeds
+    import torch  # scores computed here (k-fold averages, held-out photos): the runs' threads
+
+    torch.set_num_threads(args.threads)
     load_start, started = os.getloadavg()[0], time.perf_counter()
     labs: dict[str, Lab] = {}
     comparisons: list[dict] = []
@@ -282,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             stories |= told
             comparisons += found
             if found:
-                pair_plot(stage / f"evidence-{name}.png", f"{name}: each seed's pair", found)
+                pair_plot(stage / f"evidence-{name}.png", f"{name}: each pair", found)
         runs = {f"{k}/{r}": rec for k, lab in labs.items() for r, rec in lab.runs.items()}
         info = meta(
             args.threads,

@@ -2,9 +2,11 @@
 
 Every function here takes a Lab and the seeds and returns a list of comparisons (see
 `comparison`). B is the arm the reference recommends (or the technique), A what it
-replaces; differences are B - A. Numbers are the held-out (valid) split's at the last
-epoch, never --final's test split, so nothing is picked on what is reported -- except
-"best single snapshot", which is picked on the valid split and so is flattered.
+replaces; differences are B - A. Numbers are each run's `scores` (evidence_lab.py): the
+last epoch's weights (or the run's weight average) on the lab's held-out data -- a random
+valid split, a test split, the test folds of a repeated k-fold, or whole held-out
+photographs. Nothing is picked on what is reported except "best single snapshot", which
+is picked on the split it is scored on and so is flattered.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from evidence_lab import Lab
+from evidence_lab import Lab, members, per_pair, scores
 from evidence_stats import paired, verdict
 
 REFERENCE = "Father to Son: Part I"
@@ -80,27 +82,25 @@ def comparison(
 
 
 def metric_of(lab: Lab) -> str:
-    return "valid_psnr" if lab.baseline == "unet" else "valid_accuracy"
-
-
-def last(runs: Sequence[dict], key: str) -> list[float]:
-    return [run["summary"][key] for run in runs]
+    return lab.metric
 
 
 def claim_dsd(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     m = metric_of(lab)
-    dense, dsd = lab.default(seeds), lab.arm("dsd", ["dsd.enabled=true"], seeds)
-    return [comparison("dsd", lab, "dense", last(dense, m), "DSD", last(dsd, m), m)]
+    arms = lab.arms({"default": [], "dsd": ["dsd.enabled=true"]}, seeds)
+    return [comparison("dsd", lab, "dense", scores(arms["default"]), "DSD",
+                       scores(arms["dsd"]), m)]  # fmt: skip
 
 
 def claim_snapshots(lab: Lab, seeds: Sequence[int]) -> list[dict]:
-    """One SGDR run per seed: its snapshots' prediction ensemble (`ensemble`), their weight
-    average (`average --snapshots`), its best single snapshot, and one ordinary run."""
+    """One SGDR run per seed (per fold in a k-fold lab): its snapshots' prediction ensemble
+    (`ensemble`), their weight average (`average --snapshots`), its best single snapshot,
+    and one ordinary run; all on the run's held-out split (the test fold in final mode)."""
     m = metric_of(lab)
-    key = m.removeprefix("valid_")
+    key = lab.key_metric
     t0 = max(1, lab.epochs // 3)
-    ordinary = lab.default(seeds)
-    sgdr = lab.arm("sgdr", ["schedule.kind=sgdr", f"schedule.t0={t0}"], seeds)
+    arms = lab.arms({"default": [], "sgdr": ["schedule.kind=sgdr", f"schedule.t0={t0}"]}, seeds)
+    sgdr = arms["sgdr"]
 
     def both(run: dict) -> None:
         folder = Path(run["run_dir"])
@@ -110,12 +110,13 @@ def claim_snapshots(lab: Lab, seeds: Sequence[int]) -> list[dict]:
         )
 
     with ThreadPoolExecutor(lab.jobs) as pool:  # subprocesses: threads only wait
-        list(pool.map(both, sgdr))
-    ensemble = [run["ensemble"]["uniform"][key] for run in sgdr]
-    average = [run["average"]["averaged"][key] for run in sgdr]
-    best = [run["ensemble"]["best_single"][key] for run in sgdr]
-    note = f"SGDR t0={t0}; the best snapshot is picked on the valid split (flattered)"
-    ordinary_values = last(ordinary, m)
+        list(pool.map(both, members(sgdr)))
+    ensemble = per_pair(sgdr, lambda run: run["ensemble"]["uniform"][key])
+    average = per_pair(sgdr, lambda run: run["average"]["averaged"][key])
+    best = per_pair(sgdr, lambda run: run["ensemble"]["best_single"][key])
+    picked = "the test fold" if lab.folds else "the test split" if lab.final else "the valid split"
+    note = f"SGDR t0={t0}; the best snapshot is picked on {picked}, the one scored (flattered)"
+    ordinary_values = scores(arms["default"])
     return [
         comparison("snapshots", lab, "best snapshot", best, "prediction ensemble", ensemble, m,
                    note=note),
@@ -131,17 +132,25 @@ def claim_snapshots(lab: Lab, seeds: Sequence[int]) -> list[dict]:
 def claim_switch(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     m = metric_of(lab)
     at = max(1, lab.epochs // 3)
-    adam = last(lab.default(seeds), m)
-    plan = lab.arm("plan", ["switch.mode=plan", f"switch.at_epoch={at}", "switch.lr=0.05"], seeds)
-    swats = lab.arm("swats", ["switch.mode=swats"], seeds)
-    sgd = lab.arm("sgd", ["optim.name=sgd", "optim.lr=0.05", "optim.momentum=0.9"], seeds)
-    fired = sum(bool(r["summary"]["switch"]["switched"]) for r in swats)
+    arms = lab.arms(
+        {
+            "default": [],
+            "plan": ["switch.mode=plan", f"switch.at_epoch={at}", "switch.lr=0.05"],
+            "swats": ["switch.mode=swats"],
+            "sgd": ["optim.name=sgd", "optim.lr=0.05", "optim.momentum=0.9"],
+        },
+        seeds,
+    )
+    adam = scores(arms["default"])
+    runs = members(arms["swats"])
+    fired = sum(bool(r["summary"]["switch"]["switched"]) for r in runs)
     return [
         comparison("switch", lab, "Adam", adam, f"plan (SGD from epoch {at + 1})",
-                   last(plan, m), m),
-        comparison("switch", lab, "Adam", adam, "SWATS", last(swats, m), m,
-                   note=f"SWATS switched in {fired} of {len(swats)} runs"),
-        comparison("adam", lab, "SGD (lr 0.05, momentum 0.9)", last(sgd, m), "Adam", adam, m),
+                   scores(arms["plan"]), m),
+        comparison("switch", lab, "Adam", adam, "SWATS", scores(arms["swats"]), m,
+                   note=f"SWATS switched in {fired} of {len(runs)} runs"),
+        comparison("adam", lab, "SGD (lr 0.05, momentum 0.9)", scores(arms["sgd"]), "Adam", adam,
+                   m),
     ]  # fmt: skip
 
 
@@ -149,13 +158,13 @@ def claim_downsample(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     if "downsample" not in lab.defaults.get("model", {}):
         return []
     m = metric_of(lab)
-    stride = lab.default(seeds)
-    pool = lab.arm("maxpool", ["model.downsample=maxpool"], seeds)
+    arms = lab.arms({"default": [], "maxpool": ["model.downsample=maxpool"]}, seeds)
     speed = lab.speeds({"stride": [], "maxpool": ["model.downsample=maxpool"]})
     return [
-        comparison("downsample", lab, "max-pool", last(pool, m), "stride-2", last(stride, m), m),
+        comparison("downsample", lab, "max-pool", scores(arms["maxpool"]), "stride-2",
+                   scores(arms["default"]), m),
         comparison("downsample", lab, "max-pool", speed["maxpool"], "stride-2", speed["stride"],
-                   "train samples/s", note="timing rounds pair the arms"),
+                   "train samples/s", note="timing rounds pair the arms; default split"),
     ]  # fmt: skip
 
 
@@ -163,33 +172,37 @@ def claim_bn_order(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     if "bn_order" not in lab.defaults.get("model", {}):
         return []
     m = metric_of(lab)
-    relu_bn = lab.default(seeds)
-    bn_relu = lab.arm("bn_relu", ["model.bn_order=bn_relu"], seeds)
+    arms = lab.arms({"default": [], "bn_relu": ["model.bn_order=bn_relu"]}, seeds)
     return [
-        comparison("bn_order", lab, "BN then ReLU", last(bn_relu, m), "ReLU then BN",
-                   last(relu_bn, m), m)
+        comparison("bn_order", lab, "BN then ReLU", scores(arms["bn_relu"]), "ReLU then BN",
+                   scores(arms["default"]), m)
     ]  # fmt: skip
 
 
 def claim_precision(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     m = metric_of(lab)
-    key = m.removeprefix("valid_")
-    fp32 = lab.arm("fp32", ["precision.mode=fp32"], seeds)
-    bf16 = lab.arm("bf16", ["precision.mode=bf16"], seeds)
-    exports = []
-    for run in fp32:
+    key = lab.key_metric
+    arms = lab.arms({"default": [], "bf16": ["precision.mode=bf16"]}, seeds)
+    fp32, name = arms["default"], "default"
+    if any(run["summary"].get("precision") != "fp32" for run in members(fp32)):
+        fp32, name = lab.arm("fp32", ["precision.mode=fp32"], seeds), "precision.mode=fp32"
+
+    def export(run: dict) -> None:
         folder = Path(run["run_dir"])
         run["export"] = lab.report_of(
             ["export", str(folder), "--half"], folder / "export" / "model-fp16.json"
         )
-        exports.append(run["export"])
-    ratio = exports[0]["fp16_bytes"] / exports[0]["fp32_bytes"]
+
+    with ThreadPoolExecutor(lab.jobs) as pool:  # subprocesses: threads only wait
+        list(pool.map(export, members(fp32)))
+    first = members(fp32)[0]["export"]
+    ratio = first["fp16_bytes"] / first["fp32_bytes"]
     return [
-        comparison("precision", lab, "fp32 training", last(fp32, m), "bf16 training",
-                   last(bf16, m), m, note="bf16 autocast on the CPU"),
-        comparison("precision", lab, "fp32 weights", [e[f"fp32_{key}"] for e in exports],
-                   "fp16 weights", [e[f"fp16_{key}"] for e in exports], m,
-                   note=f"file size fp16/fp32 = {ratio:.0%}; best checkpoint"),
+        comparison("precision", lab, "fp32 training", scores(fp32), "bf16 training",
+                   scores(arms["bf16"]), m, note=f"bf16 autocast on the CPU; fp32: the {name} arm"),
+        comparison("precision", lab, "fp32 weights", per_pair(fp32, lambda r: r["export"][
+                   f"fp32_{key}"]), "fp16 weights", per_pair(fp32, lambda r: r["export"][
+                   f"fp16_{key}"]), m, note=f"file size fp16/fp32 = {ratio:.0%}; best checkpoint"),
     ]  # fmt: skip
 
 
@@ -201,7 +214,7 @@ def claim_precompute(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     return [
         comparison("precompute", lab, "no pre-computation", speed["off"],
                    "first 2 layers frozen, outputs cached", speed["on"], "train samples/s",
-                   note="speed only: frozen random layers cost accuracy")
+                   note="speed only: frozen random layers cost accuracy; default split")
     ]  # fmt: skip
 
 
@@ -224,16 +237,27 @@ def ema_half_life(decay: float, warmup: bool, steps: int) -> int | None:
 
 
 def claim_averaging(lab: Lab, seeds: Sequence[int]) -> list[dict]:
-    """EMA (default decay) and SWA (from the last quarter's first epoch) against the raw
-    weights of the same run, at the last epoch."""
+    """EMA (default decay) and SWA (over the last quarter's epochs, at least the last two)
+    against the raw weights of the same run, at the last epoch."""
     m = metric_of(lab)
-    avg = "avg_" + m
-    ema = lab.arm("ema", ["average.kind=ema"], seeds)
-    start = max(1, lab.epochs - lab.epochs // 4)
-    swa = lab.arm("swa", ["average.kind=swa", f"average.start_epoch={start}"], seeds)
+    start = max(1, lab.epochs - max(1, lab.epochs // 4))
+    arms = lab.arms(
+        {
+            "ema": ["average.kind=ema"],
+            "swa": ["average.kind=swa", f"average.start_epoch={start}"],
+        },
+        seeds,
+    )
+    ema, swa = arms["ema"], arms["swa"]
     average = lab.defaults.get("average", {})
     decay, warmup = average.get("decay", 0.999), average.get("warmup", False)
-    steps = lab.epochs * math.ceil(lab.data["sizes"]["train"] / lab.batch_size)
+    sizes = lab.data["sizes"]  # with data.subset applied to train
+    train = sizes["train"] + (sizes.get("valid", 0) if lab.final and not lab.folds else 0)
+    if lab.folds:  # the other folds (final mode: train + valid), about
+        train = round(sum(sizes.values()) * (lab.folds - 1) / lab.folds)
+        subset = [int(s.split("=")[1]) for s in lab.base if s.startswith("data.subset=")]
+        train = min([train, *subset])
+    steps = lab.epochs * math.ceil(train / lab.batch_size)
     half = ema_half_life(decay, warmup, steps)
     rule = f"min({decay:g}, (1+t)/(10+t))" if warmup else f"{decay:g}"
     kept = f"decay {rule}; " + (
@@ -241,14 +265,10 @@ def claim_averaging(lab: Lab, seeds: Sequence[int]) -> list[dict]:
         if half
         else f"over {steps} steps the starting weights keep over half of it"
     )
-
-    def column(runs: Sequence[dict], key: str) -> list[float]:
-        return [run["history"][-1][key] for run in runs]
-
     return [
-        comparison("ema", lab, "raw weights", column(ema, m), "EMA", column(ema, avg), m,
+        comparison("ema", lab, "raw weights", scores(ema), "EMA", scores(ema, "averaged"), m,
                    note=f"same run; {kept}"),
-        comparison("swa", lab, "raw weights", column(swa, m), "SWA", column(swa, avg), m,
+        comparison("swa", lab, "raw weights", scores(swa), "SWA", scores(swa, "averaged"), m,
                    note=f"same run; SWA from epoch {start}, schedule kept"),
     ]  # fmt: skip
 
@@ -257,22 +277,27 @@ def claim_warmup(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     m = metric_of(lab)
     lr = 10 * lab.lr
     warm = max(1, lab.epochs // 10)
-    none = lab.arm("lr10", [f"optim.lr={lr:g}"], seeds)
-    warmup = lab.arm("lr10-warmup", [f"optim.lr={lr:g}", f"schedule.warmup_epochs={warm}"], seeds)
+    arms = lab.arms(
+        {
+            "lr10": [f"optim.lr={lr:g}"],
+            "lr10-warmup": [f"optim.lr={lr:g}", f"schedule.warmup_epochs={warm}"],
+        },
+        seeds,
+    )
 
-    def finite(runs: Sequence[dict]) -> list[float]:  # a diverged run scores 0
-        return [x if math.isfinite(x) else 0.0 for x in last(runs, m)]
+    def finite(pairs: Sequence[dict]) -> list[float]:  # a diverged run scores 0
+        return [x if math.isfinite(x) else 0.0 for x in scores(pairs)]
 
     return [
-        comparison("warmup", lab, f"lr {lr:g}, no warmup", finite(none),
-                   f"lr {lr:g}, {warm}-epoch warmup", finite(warmup), m,
-                   note=f"10x the default rate {lab.lr:g}")
+        comparison("warmup", lab, f"lr {lr:g}, no warmup", finite(arms["lr10"]),
+                   f"lr {lr:g}, {warm}-epoch warmup", finite(arms["lr10-warmup"]), m,
+                   note=f"10x the default rate {lab.lr:g}; a diverged run scores 0")
     ]  # fmt: skip
 
 
 def onnx_accuracy(lab: Lab, run: dict) -> tuple[float, float]:
-    """The run's best checkpoint on the whole valid split: PyTorch's and onnxruntime's
-    accuracy (after `export RUN --format onnx`)."""
+    """The run's best checkpoint on its held-out split (valid, or test in final mode):
+    PyTorch's and onnxruntime's accuracy (after `export RUN --format onnx`)."""
     import numpy as np
     import onnxruntime
     import torch
@@ -282,7 +307,7 @@ def onnx_accuracy(lab: Lab, run: dict) -> tuple[float, float]:
                            "model.onnx.json")  # fmt: skip
     run["onnx"] = report
     opened = lab.module("runs").open_run(folder, "best", torch.device("cpu"))
-    x, y = opened.pair("valid")
+    x, y = opened.pair()
     session = onnxruntime.InferenceSession(report["out"], providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     with torch.no_grad():
@@ -293,20 +318,22 @@ def onnx_accuracy(lab: Lab, run: dict) -> tuple[float, float]:
     truth = y.numpy()
     torch_acc = float((torch_pred.argmax(1).numpy() == truth).mean())
     onnx_acc = float((onnx_pred.argmax(1) == truth).mean())
-    run["onnx"]["max_abs_difference_valid"] = float(np.abs(onnx_pred - torch_pred.numpy()).max())
+    run["onnx"]["max_abs_difference"] = float(np.abs(onnx_pred - torch_pred.numpy()).max())
+    run["onnx"]["accuracy"] = (torch_acc, onnx_acc)
     return torch_acc, onnx_acc
 
 
 def claim_onnx(lab: Lab, seeds: Sequence[int]) -> list[dict]:
     if lab.baseline == "unet":
         return []
-    runs = lab.default(seeds)
-    pairs = [onnx_accuracy(lab, run) for run in runs]
-    worst = max(run["onnx"]["max_abs_difference_valid"] for run in runs)
+    pairs = lab.default(seeds)
+    for run in members(pairs):
+        onnx_accuracy(lab, run)
+    worst = max(run["onnx"]["max_abs_difference"] for run in members(pairs))
     return [
-        comparison("onnx", lab, "PyTorch", [p[0] for p in pairs], "ONNX (onnxruntime)",
-                   [p[1] for p in pairs], "valid_accuracy",
-                   note=f"best checkpoint; largest logit difference {worst:.2g}")
+        comparison("onnx", lab, "PyTorch", per_pair(pairs, lambda r: r["onnx"]["accuracy"][0]),
+                   "ONNX (onnxruntime)", per_pair(pairs, lambda r: r["onnx"]["accuracy"][1]),
+                   lab.metric, note=f"best checkpoint; largest logit difference {worst:.2g}")
     ]  # fmt: skip
 
 

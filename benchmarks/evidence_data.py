@@ -2,18 +2,25 @@
 folders that a generated project reads through `data.source`.
 
 - shapes: a procedurally generated image task, `shapes(n, size, seed)`. Six classes of a
-  filled shape (disk, square, triangle, ring, cross, bar), each drawn once per image at a
-  random centre, scale (a fifth to two fifths of the side), rotation and colour, on a
-  background of a random linear colour gradient, then Gaussian pixel noise (std 0.2) and
-  a random second, fainter shape of any class as clutter (contrast 0.3..0.5 against the
-  main shape's 0.5..1). The noise and clutter keep the baseline below 100%. RGB, values
-  clipped to [0, 1]; labels balanced (i % 6, then shuffled).
-- mnist1d: MNIST-1D (Greydanus 2020) made larger with its own generator (the `mnist1d`
-  package's `make_dataset` with its default arguments but `num_samples`), stored as x
-  (N, 1, 40) and y, with its own test split as x_test, y_test.
-- photos: scikit-image's and scikit-learn's photographs written as PNG files into one
-  folder (the unet's `data.source` folder mode cuts them into patches like its default
-  data); those that need a download are left out.
+  filled shape (disk, square, triangle, ring, cross, bar), drawn once per image at a
+  random centre, scale (0.3 to 0.45 of the side), rotation and colour (a random direction
+  in RGB of length 0.5..0.9 added to the background, so the shape always shows), on a
+  background of a random linear colour gradient; first a smaller (0.15..0.25 of the side),
+  fainter (length 0.15..0.3) shape of any class as clutter, then Gaussian pixel noise (std
+  NOISE). The noise, clutter and the shapes' few pixels keep the baseline well below 100%.
+  RGB, values clipped to [0, 1]; labels balanced (i % 6, then shuffled).
+- mnist1d: MNIST-1D (Greydanus 2020) made with its own generator (the `mnist1d` package's
+  `make_dataset` with its default arguments but `num_samples` and `train_split`): the
+  paper's 4,000 training samples and a test split larger than its 1,000, stored as x
+  (N, 1, 40) and y, with the test split as x_test, y_test.
+- folds: a repeated k-fold of labelled data (`write_folds`): one .npz per fold whose
+  test split (x_test, y_test) is the fold, for the final-mode runs of a k-fold lab.
+- photos: scikit-image's and scikit-learn's photographs written as PNG files, shrunk by
+  an integer factor (a box filter), into two folders: the training folder (the unet's
+  `data.source`, which the project cuts into patches like its default data) and the
+  held-out folder of whole photographs no run trains on (HELD_OUT, scored by
+  evidence_photos.py). Those that need a download are left out, and so is skimage's `cat`,
+  the same picture as `chelsea`.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 SHAPES = ("disk", "square", "triangle", "ring", "cross", "bar")
+NOISE = 0.08  # the pixel noise's std
 
 
 def _mask(kind: int, u: np.ndarray, v: np.ndarray, r: float) -> np.ndarray:
@@ -55,16 +63,17 @@ def shapes(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarra
         base = rng.uniform(0.2, 0.8, 3)[:, None, None]
         ramp = (g[0] * (xx - size / 2) + g[1] * (yy - size / 2)) / size
         image = base + 0.4 * ramp[None] * rng.uniform(-1, 1, 3)[:, None, None]
-        for kind, contrast in ((int(rng.integers(len(SHAPES))), rng.uniform(0.3, 0.5)),
-                               (int(label), rng.uniform(0.5, 1.0))):  # fmt: skip
-            r = rng.uniform(0.2, 0.4) * size
+        clutter = (int(rng.integers(len(SHAPES))), rng.uniform(0.15, 0.3), (0.15, 0.25))
+        for kind, contrast, scale in (clutter, (int(label), rng.uniform(0.5, 0.9), (0.3, 0.45))):
+            r = rng.uniform(*scale) * size
             cx, cy = rng.uniform(r * 0.6, size - r * 0.6, 2)
             a = rng.uniform(0, 2 * math.pi)
             u = math.cos(a) * (xx - cx) + math.sin(a) * (yy - cy)
             v = -math.sin(a) * (xx - cx) + math.cos(a) * (yy - cy)
-            colour = rng.uniform(-1, 1, 3) * contrast
+            direction = rng.normal(size=3)
+            colour = direction / np.linalg.norm(direction) * contrast
             image = image + _mask(kind, u, v, r)[None] * colour[:, None, None]
-        images[i] = image + rng.normal(0, 0.2, image.shape)
+        images[i] = image + rng.normal(0, NOISE, image.shape)
     return images.clip(0, 1), labels
 
 
@@ -74,12 +83,14 @@ def write_shapes(path: Path, n: int, size: int = 32, seed: int = 0) -> Path:
     return path
 
 
-def write_mnist1d(path: Path, samples: int, seed: int = 42) -> Path:
-    """MNIST-1D with `samples` in all (its generator's train/test split, 80/20)."""
+def write_mnist1d(path: Path, train: int, test: int, seed: int = 42) -> Path:
+    """MNIST-1D with `train` training and `test` test samples (its generator's own split:
+    `num_samples` = train + test, `train_split` = train / (train + test))."""
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
-    args.num_samples, args.seed = samples, seed
+    args.num_samples, args.seed = train + test, seed
+    args.train_split = (train + 0.5) / (train + test)  # int(len * split) == train exactly
     data = make_dataset(args)
     x = np.asarray(data["x"], np.float32)[:, None]
     x_test = np.asarray(data["x_test"], np.float32)[:, None]
@@ -93,15 +104,42 @@ def write_mnist1d(path: Path, samples: int, seed: int = 42) -> Path:
     return path
 
 
+def write_folds(folder: Path, x: np.ndarray, y: np.ndarray, k: int, seed: int) -> list:
+    """Repeat `seed` of a stratified k-fold of (x, y): for each fold a .npz with the other
+    folds as x, y and the fold as x_test, y_test (so the fold is the test split); the
+    list of (path, the fold's size). Each sample is in exactly one fold's test split."""
+    from sklearn.model_selection import StratifiedKFold
+
+    folder.mkdir(parents=True, exist_ok=True)
+    x, y = np.asarray(x), np.asarray(y)
+    out = []
+    split = StratifiedKFold(k, shuffle=True, random_state=seed)
+    for f, (train, test) in enumerate(split.split(x, y)):
+        path = folder / f"r{seed}-k{k}-f{f}.npz"
+        np.savez(path, x=x[train], y=y[train], x_test=x[test], y_test=y[test])
+        out.append((path, len(test)))
+    return out
+
+
 SKIMAGE_PHOTOS = (
     "astronaut", "camera", "coins", "coffee", "chelsea", "rocket", "hubble_deep_field",
-    "immunohistochemistry", "moon", "retina", "cat", "horse", "clock", "grass", "gravel",
-    "brick",
+    "immunohistochemistry", "moon", "retina", "horse", "clock", "grass", "gravel", "brick",
 )  # fmt: skip
+# whole photographs that no run trains on: two 512x512 (a portrait, coins in light), a
+# colour still life and a cat, all shrunk like the training ones
+HELD_OUT = ("camera", "coins", "coffee", "chelsea")
 
 
-def write_photos(folder: Path, limit: int = 0) -> list[str]:
-    """The photographs that load offline, as 8-bit PNGs in `folder`; their names."""
+def write_photos(
+    folder: Path,
+    limit: int = 0,
+    shrink: int = 1,
+    held: tuple[str, ...] = (),
+    held_folder: Path | None = None,
+) -> list[str]:
+    """The photographs that load offline, as 8-bit PNGs shrunk by `shrink`: those named in
+    `held` into `held_folder`, the others (the first `limit` of them, 0: all) into
+    `folder`. Returns the training photographs' names."""
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
@@ -124,8 +162,17 @@ def write_photos(folder: Path, limit: int = 0) -> list[str]:
         if image.ndim == 3 and image.shape[2] == 4:
             image = image[..., :3]
         found.append((name, image))
+    train = [(name, image) for name, image in found if name not in held]
     if limit:
-        found = found[:limit]
-    for name, image in found:
-        Image.fromarray(image).convert("RGB").save(folder / f"{name}.png")
-    return [name for name, _ in found]
+        train = train[:limit]
+    kept = [(name, image, folder) for name, image in train]
+    if held_folder is not None:
+        held_folder.mkdir(parents=True, exist_ok=True)
+        kept += [(name, image, held_folder) for name, image in found if name in held]
+    for name, image, where in kept:
+        picture = Image.fromarray(image).convert("RGB")
+        if shrink > 1:
+            size = (picture.width // shrink, picture.height // shrink)
+            picture = picture.resize(size, Image.Resampling.BOX)
+        picture.save(where / f"{name}.png")
+    return [name for name, _ in train]

@@ -6,7 +6,8 @@ split for every seed's split. With the guard on, a NaN run should stop naming th
 that produced it; without it, the NaN runs show what happens. The finite glitch is
 compared in pairs: BatchNorm on vs off, by the gap between the training pass's accuracy
 (train mode) and valid accuracy, the "everything works but it does not converge" of the
-reference; and on clean data BatchNorm on vs off by valid accuracy.
+reference (on random valid splits, the seed as split seed, in a k-fold lab too); and on
+clean data BatchNorm on vs off by the lab's score (the test folds in a k-fold lab).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_claims import comparison
-from evidence_lab import Lab
+from evidence_lab import Lab, scores
 
 OUTLIER = 1e4
 
@@ -65,8 +66,10 @@ def claim_nan(lab: Lab, seeds: Sequence[int]) -> tuple[list[dict], dict[str, Any
         "on": lab.train("nan-noguard-bn", [nan, "train.nan_guard=false", short], seed),
         "off": lab.train("nan-noguard-nobn", [nan, "train.nan_guard=false", short, off], seed),
     }
-    clean_on, clean_off = lab.default(seeds), lab.arm("clean-nobn", [off], seeds)
-    big_on, big_off = lab.arm("big-bn", [big], seeds), lab.arm("big-nobn", [big, off], seeds)
+    clean = lab.arms({"default": [], "clean-nobn": [off]}, seeds)
+    clean_on, clean_off = clean["default"], clean["clean-nobn"]
+    glitch = lab.arms({"big-bn": [big], "big-nobn": [big, off]}, seeds, plain=True)
+    big_on, big_off = glitch["big-bn"], glitch["big-nobn"]
 
     def gap(runs: Sequence[dict]) -> list[float]:
         return [r["summary"]["train_accuracy"] - r["summary"]["valid_accuracy"] for r in runs]
@@ -74,12 +77,15 @@ def claim_nan(lab: Lab, seeds: Sequence[int]) -> tuple[list[dict], dict[str, Any
     def acc(runs: Sequence[dict]) -> list[float]:
         return [r["summary"]["valid_accuracy"] for r in runs]
 
+    def plain_note() -> str:
+        return "" if not lab.folds else "; random valid splits (seed = split seed), not folds"
+
     comparisons = [
         comparison("nan", lab, "glitch, no BN", gap(big_off), "glitch, BN", gap(big_on),
                    "train acc - valid acc", note=f"one pixel = {OUTLIER:g} in training image "
-                   f"{image}; 'helps' = BN hid the glitch more (the claim held)"),
-        comparison("nan", lab, "clean, no BN", acc(clean_off), "clean, BN", acc(clean_on),
-                   "valid_accuracy", note="BatchNorm itself, on clean data"),
+                   f"{image}; 'helps' = BN hid the glitch more (the claim held)" + plain_note()),
+        comparison("nan", lab, "clean, no BN", scores(clean_off), "clean, BN", scores(clean_on),
+                   lab.metric, note="BatchNorm itself, on clean data"),
     ]  # fmt: skip
     stops = [run.get("error", "") for run in guarded.values()]
     pattern = r"Non-finite loss (at epoch \d+, step \d+): first produced by (.+?)\. "

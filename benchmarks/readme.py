@@ -7,9 +7,9 @@ README.md marks each block of results it quotes:
     <!-- /results -->
 
 and this script fills the block from `benchmarks/results/<report>` with the parts named:
-`meta` (the report's `- machine:`, `- date:` and `- command:` lines) and `table N` (its
-N-th Markdown table, verbatim). So every number the README shows in those blocks is the
-report's, and `--check` (run by `nox -s lint`) fails when they drift apart.
+`meta` (the report's `- machine:`, `- date:`, `- command:` and `- wall time:` lines) and
+`table N` (its N-th Markdown table, verbatim). So every number the README shows in those
+blocks is the report's, and `--check` (run by `nox -s lint`) fails when they drift apart.
 
     python benchmarks/readme.py            # rewrite the blocks (bench and evidence sessions)
     python benchmarks/readme.py --check    # exit 1 naming each block that differs
@@ -29,7 +29,7 @@ BLOCK = re.compile(
     r"(?P<body>.*?)(?P<close><!-- /results -->)",
     re.DOTALL,
 )
-META = ("- machine:", "- date:", "- command:")
+META = ("- machine:", "- date:", "- command:", "- wall time:")
 
 
 class ReportError(Exception):

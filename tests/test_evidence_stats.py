@@ -103,7 +103,8 @@ def test_the_report_shows_each_interval_and_its_verdict():
             [],
         )
         data = {"sizes": {"train": 10, "valid": 5}}
-        runs = {"default-s0": {"summary": {"valid_accuracy": 0.9}}}
+        folds, final, photos, metric = 0, False, None, "valid_accuracy"
+        pairs = {"default": [{"scores": {"last": 0.9}}]}
 
     lab = FakeLab()
     found = [
@@ -136,3 +137,5 @@ def test_the_report_shows_each_interval_and_its_verdict():
     assert "+0.0533 [+0.0390, +0.0677]" in rows[0] and "**helps**" in rows[0]
     assert "- x: y" in text
     assert "- the default config's valid_accuracy: 0.9000" in text
+    assert "- wall time: 3 s (0.1 min) for 4 training runs, 1 at a time" in text
+    assert "- scored on: a random valid split, its seed the pair's seed" in text
