@@ -93,9 +93,11 @@ def claim_dsd(lab: Lab, seeds: Sequence[int]) -> list[dict]:
 
 
 def claim_snapshots(lab: Lab, seeds: Sequence[int]) -> list[dict]:
-    """One SGDR run per seed (per fold in a k-fold lab): its snapshots' prediction ensemble
-    (`ensemble`), their weight average (`average --snapshots`), its best single snapshot,
-    and one ordinary run; all on the run's held-out split (the test fold in final mode)."""
+    """One SGDR run per pair: its snapshots' prediction ensemble (the `ensemble` command's
+    default weighting, linear: later snapshots count more), their weight average (BatchNorm
+    statistics recomputed, as `average --snapshots` does), its best single snapshot, and one
+    ordinary run of the same epochs; all on the lab's held-out data (the `ensemble` report
+    on the run's held-out split, or the held-out photographs for the unet)."""
     m = metric_of(lab)
     key = lab.key_metric
     t0 = max(1, lab.epochs // 3)
@@ -104,18 +106,34 @@ def claim_snapshots(lab: Lab, seeds: Sequence[int]) -> list[dict]:
 
     def both(run: dict) -> None:
         folder = Path(run["run_dir"])
-        run["ensemble"] = lab.report_of(["ensemble", str(folder)], folder / "ensemble.json")
-        run["average"] = lab.report_of(
-            ["average", str(folder), "--snapshots"], folder / "averaged" / "report.json"
-        )
+        report = lab.report_of(["ensemble", str(folder)], folder / "ensemble.json")
+        if lab.photos is not None:
+            from evidence_photos import snapshot_scores
+
+            run["snapshot_scores"] = snapshot_scores(lab, folder, report["scheme"])
+        else:
+            run["snapshot_scores"] = {
+                "weighted": report["weighted"][key],
+                "weights_averaged": report["weights_averaged"][key],
+                "best_single": report["best_single"][key],
+                "snapshots": [row[key] for row in report["snapshots"]],
+                "scheme": report["scheme"],
+            }
 
     with ThreadPoolExecutor(lab.jobs) as pool:  # subprocesses: threads only wait
         list(pool.map(both, members(sgdr)))
-    ensemble = per_pair(sgdr, lambda run: run["ensemble"]["uniform"][key])
-    average = per_pair(sgdr, lambda run: run["average"]["averaged"][key])
-    best = per_pair(sgdr, lambda run: run["ensemble"]["best_single"][key])
+    ensemble = per_pair(sgdr, lambda run: run["snapshot_scores"]["weighted"])
+    average = per_pair(sgdr, lambda run: run["snapshot_scores"]["weights_averaged"])
+    best = per_pair(sgdr, lambda run: run["snapshot_scores"]["best_single"])
+    count = len(members(sgdr)[0]["snapshot_scores"]["snapshots"])
+    scheme = members(sgdr)[0]["snapshot_scores"]["scheme"]
     picked = "the test fold" if lab.folds else "the test split" if lab.final else "the valid split"
-    note = f"SGDR t0={t0}; the best snapshot is picked on {picked}, the one scored (flattered)"
+    if lab.photos is not None:
+        picked = "the held-out photos"
+    note = (
+        f"SGDR t0={t0}: {count} snapshots, ensemble weights {scheme}; the best snapshot is "
+        f"picked on {picked}, the data scored (flattered)"
+    )
     ordinary_values = scores(arms["default"])
     return [
         comparison("snapshots", lab, "best snapshot", best, "prediction ensemble", ensemble, m,
@@ -180,9 +198,31 @@ def claim_bn_order(lab: Lab, seeds: Sequence[int]) -> list[dict]:
 
 
 def claim_precision(lab: Lab, seeds: Sequence[int]) -> list[dict]:
+    """bf16 training vs fp32 (accuracy), and the fp32 run's best weights stored in fp16
+    (accuracy and file size). A model the project refuses to train in bf16 on this CPU
+    (the LSTM: oneDNN needs native bf16) gets the fp16 comparison alone, and the refusal
+    goes to the report's list of what was not measured."""
     m = metric_of(lab)
     key = lab.key_metric
-    arms = lab.arms({"default": [], "bf16": ["precision.mode=bf16"]}, seeds)
+    bf16 = ["precision.mode=bf16"]
+    configs: dict[str, list[str]] = {"default": []}
+    import torch
+
+    if lab.emulated_bf16_too_slow and not lab.module("precision")._bf16_native(torch.device("cpu")):
+        lab.unmeasured.append(
+            "bf16 training vs fp32: left out on a CPU without native bf16 (no AMX), where "
+            f"{lab.baseline}'s bf16 convolutions are emulated and train about 10 times slower "
+            "than fp32, more than the budget holds (evidence.py's docstring)"
+        )
+    else:
+        fold = 0 if lab.folds else None
+        probe = lab.train("bf16", bf16, seeds[0], expect_failure=True, fold=fold)
+        if probe["returncode"] == 0:
+            configs["bf16"] = bf16
+        else:
+            refused = f"bf16 training vs fp32: the project refused it: {probe['error']}"
+            lab.unmeasured.append(refused)
+    arms = lab.arms(configs, seeds)
     fp32, name = arms["default"], "default"
     if any(run["summary"].get("precision") != "fp32" for run in members(fp32)):
         fp32, name = lab.arm("fp32", ["precision.mode=fp32"], seeds), "precision.mode=fp32"
@@ -195,11 +235,22 @@ def claim_precision(lab: Lab, seeds: Sequence[int]) -> list[dict]:
 
     with ThreadPoolExecutor(lab.jobs) as pool:  # subprocesses: threads only wait
         list(pool.map(export, members(fp32)))
+    if lab.photos is not None:  # the held-out photographs' PSNR, fp32 best vs its fp16 file
+        from evidence_photos import weights_psnr
+
+        for run in members(fp32):
+            folder = Path(run["run_dir"])
+            run["export"][f"fp32_{key}"] = weights_psnr(lab, folder, folder / "checkpoints" /
+                                                        "best.pt")  # fmt: skip
+            run["export"][f"fp16_{key}"] = weights_psnr(lab, folder, Path(run["export"]["out"]))
     first = members(fp32)[0]["export"]
     ratio = first["fp16_bytes"] / first["fp32_bytes"]
-    return [
-        comparison("precision", lab, "fp32 training", scores(fp32), "bf16 training",
-                   scores(arms["bf16"]), m, note=f"bf16 autocast on the CPU; fp32: the {name} arm"),
+    trained = []
+    if "bf16" in arms:
+        note = f"bf16 autocast on the CPU; fp32: the {name} arm"
+        trained.append(comparison("precision", lab, "fp32 training", scores(fp32),
+                                  "bf16 training", scores(arms["bf16"]), m, note=note))  # fmt: skip
+    return trained + [
         comparison("precision", lab, "fp32 weights", per_pair(fp32, lambda r: r["export"][
                    f"fp32_{key}"]), "fp16 weights", per_pair(fp32, lambda r: r["export"][
                    f"fp16_{key}"]), m, note=f"file size fp16/fp32 = {ratio:.0%}; best checkpoint"),

@@ -29,6 +29,11 @@ checkpoints/averaged.pt, evaluated here on the test split, as the last weights a
 A finished run is reused (from a --work folder) only when its key matches: a hash of the
 run's whole command line, the content of every file or folder given as data.source, and
 the rendered project's default config. Another epoch count, size or data trains anew.
+
+Every project command runs in a process of its own, forked from a server that has
+imported torch, scikit-learn, matplotlib and the package once (evidence_fork.py): the
+same command, without the 8 s of imports a new Python process spends before a 3 s run.
+`fork=False` (and more than one thread a run) runs each as `python -m <package> ...`.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from _common import import_modules, new_project  # noqa: E402
+from evidence_fork import Forks  # noqa: E402
 
 THREADS = 2
 TIMING_EPOCHS, TIMING_ROUNDS = 3, 3
@@ -98,6 +104,7 @@ class Lab:
         final: bool = False,
         photos: Path | None = None,
         repeats: int = 0,
+        fork: bool = True,
     ) -> None:
         self.where, self.key, self.baseline, self.data_name = where / key, key, baseline, data
         self.where.mkdir(parents=True, exist_ok=True)
@@ -113,7 +120,7 @@ class Lab:
         self.batch_size = defaults["train"]["batch_size"]
         self.lr = defaults["optim"]["lr"]
         self.base = list(base)
-        self.jobs = jobs  # runs at once; with more than 1, cpu_seconds is not per run
+        self.jobs = jobs  # runs at once
         self.threads = threads
         self.folds, self.final, self.photos = folds, final or bool(folds), photos
         self.repeats = repeats  # k-fold: the first `repeats` seeds (0: all)
@@ -126,6 +133,12 @@ class Lab:
             "OMP_NUM_THREADS": str(threads),
             "MKL_NUM_THREADS": str(threads),
         }
+        # forking is safe with one thread: with more, OpenMP's and OpenBLAS's threads
+        # already exist after the imports, and a forked child would not have them
+        forking = fork and threads == 1
+        self.forks = Forks(self.project, self.package, self.env, jobs) if forking else None
+        self.unmeasured: list[str] = []  # claims that apply but could not run here, and why
+        self.emulated_bf16_too_slow = False  # True: no bf16 training without native bf16
         self.runs: dict[str, dict[str, Any]] = {}  # run name -> record, for evidence.json
         self.pairs: dict[str, list[dict[str, Any]]] = {}  # arm name -> its pairs (in order)
         source = next((s.split("=", 1)[1] for s in self.base if s.startswith("data.source=")), "")
@@ -146,10 +159,24 @@ class Lab:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """`python -m <package> ARGS` in the project folder; the caller checks the result."""
+        return self.command(args)[0]
+
+    def command(self, args: Sequence[str]) -> tuple[subprocess.CompletedProcess, float]:
+        """The result of `python -m <package> ARGS` (a forked child of the lab's server, or a
+        new process), and the CPU seconds it took."""
+        if self.forks is not None:
+            return self.forks.run(args)
+        before = _children_cpu()  # with several runs at once, not this run's alone
         command = [sys.executable, "-m", self.package, *args]
-        return subprocess.run(
+        done = subprocess.run(
             command, cwd=self.project, env=self.env, capture_output=True, text=True
         )
+        return done, _children_cpu() - before
+
+    def close(self) -> None:
+        """Stop the lab's fork servers (a later command starts them again)."""
+        if self.forks is not None:
+            self.forks.close()
 
     def summarize_data(self, source: str = "") -> dict[str, Any]:
         """The `data` command's summary (split sizes, mean, std ...) of the lab's data, with
@@ -242,15 +269,10 @@ class Lab:
         args[1:1] = ["--run-name", run_name, "--runs-dir", str(self.runs_dir)]
         shown = " ".join(settings) or "default"
         print(f"  {self.key}/{run_name}: {shown} ...", flush=True)
-        cpu = _children_cpu()
         start = time.perf_counter()
-        done = self.cli(*args)
+        done, cpu = self.command(args)
         wall = time.perf_counter() - start
-        record |= {
-            "returncode": done.returncode,
-            "wall_seconds": wall,
-            "cpu_seconds": _children_cpu() - cpu,
-        }
+        record |= {"returncode": done.returncode, "wall_seconds": wall, "cpu_seconds": cpu}
         if done.returncode == 0:
             record["summary"] = json.loads((run_dir / "summary.json").read_text())
             record["history"] = read_history(run_dir / "metrics.csv")

@@ -1,4 +1,4 @@
-"""BatchNorm and a planted bad input (cnn on digits): the NaN guard, and a finite glitch.
+"""BatchNorm and a planted bad input (a digits lab: cnn, resnet_dw): the NaN guard, a glitch.
 
 The default digits are written to a .npz with one pixel of one training image set to NaN
 or to OUTLIER (clean pixels lie in [0, 1]); the image is one that lands in the training

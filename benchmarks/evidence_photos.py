@@ -92,3 +92,59 @@ def photo_scores(lab: Lab, run_dir: Path) -> dict[str, float]:
         runs.load_weights(opened.model, state["model"], averaged)
         out["averaged"] = model_psnr(lab, opened.model, opened.cfg)
     return out
+
+
+def weights_psnr(lab: Lab, run_dir: Path, weights: Path) -> float:
+    """The held-out photographs' PSNR with the weights in `weights` (a checkpoint or an
+    exported file; fp16 weights are loaded into the fp32 model, as `export` scores them)."""
+    import torch
+
+    runs = lab.module("runs")
+    opened = runs.open_run(run_dir, "last", torch.device("cpu"))
+    state = lab.module("checkpoint").load(weights, map_location="cpu")
+    runs.load_weights(opened.model, state["model"], weights)
+    return model_psnr(lab, opened.model.float(), opened.cfg)
+
+
+def mean_psnr(outputs: list[np.ndarray], photos: list[tuple[str, Any, Any]]) -> float:
+    """The mean PSNR of one output per held-out photograph."""
+    pairs = zip(outputs, photos, strict=True)
+    return float(np.mean([psnr(out, clean) for out, (_, _, clean) in pairs]))
+
+
+def snapshot_scores(lab: Lab, run_dir: Path, scheme: str = "linear") -> dict[str, Any]:
+    """An SGDR run's snapshots on the held-out photographs, as the `ensemble` command scores
+    them on a split: each snapshot's PSNR, the `scheme`-weighted average of their outputs
+    (the prediction ensemble), and the PSNR of their weight average."""
+    import torch
+
+    modules = {name: lab.module(name) for name in ("runs", "checkpoint", "ensemble", "averaging")}
+    runs, ensemble = modules["runs"], modules["ensemble"]
+    opened = runs.open_run(run_dir, "last", torch.device("cpu"))
+    model, cfg = opened.model.float(), opened.cfg
+    photos = photos_of(lab, cfg)
+    outputs: list[list[np.ndarray]] = []  # per snapshot, per photograph
+    states, singles = [], []
+    for _, path in ensemble.snapshots(run_dir):
+        state = modules["checkpoint"].load(path, map_location="cpu")
+        runs.load_weights(model, state["model"], path)
+        states.append(state["model"])
+        model.eval()
+        with torch.no_grad():
+            outs = [model(torch.from_numpy(x)[None]).float()[0].numpy() for _, x, _ in photos]
+        outputs.append(outs)
+        singles.append(mean_psnr(outs, photos))
+    share = ensemble.weights(len(outputs), scheme)
+    mixed = [
+        sum(w * outs[i] for w, outs in zip(share, outputs, strict=True)) / sum(share)
+        for i in range(len(photos))
+    ]
+    x_train = opened.splits.train[0]
+    mean = modules["averaging"].averaged(model, states, x_train, cfg.train.batch_size)
+    return {
+        "snapshots": singles,
+        "best_single": max(singles),
+        "weighted": mean_psnr(mixed, photos),
+        "weights_averaged": model_psnr(lab, mean, cfg),
+        "scheme": scheme,
+    }

@@ -77,6 +77,9 @@ def mean_text(xs: Sequence[float], digits: int = 4) -> str:
     return f"{statistics.fmean(xs):.{digits}f} ({min(xs):.{digits}f}..{max(xs):.{digits}f})"
 
 
+PLOT_COLUMNS = 6
+
+
 def pair_plot(path: Path, title: str, comparisons: Sequence[dict[str, Any]]) -> None:
     """One panel per comparison: each seed's pair joined by a line (A left, B right), and
     beside it the paired differences with their mean and 95% interval."""
@@ -86,14 +89,22 @@ def pair_plot(path: Path, title: str, comparisons: Sequence[dict[str, Any]]) -> 
     import matplotlib.pyplot as plt
 
     count = max(len(comparisons), 1)
-    fig, axes = plt.subplots(2, count, figsize=(3.6 * count, 6.4), squeeze=False)
+    cols = min(count, PLOT_COLUMNS)  # wrapped: a lab with 20 comparisons is 4 rows of pairs
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(2 * rows, cols, figsize=(3.6 * cols, 6.4 * rows), squeeze=False,
+                             layout="constrained")  # fmt: skip
+    for ax in axes.flat:
+        ax.set_visible(False)
     for k, c in enumerate(comparisons):
-        top, bottom = axes[0][k], axes[1][k]
+        row, col = divmod(k, cols)
+        top, bottom = axes[2 * row][col], axes[2 * row + 1][col]
+        top.set_visible(True)
+        bottom.set_visible(True)
         for x, y in zip(c["a_values"], c["b_values"], strict=True):
             top.plot([0, 1], [x, y], marker="o", color="tab:blue", alpha=0.7)
         top.set_xticks([0, 1], [c["a"], c["b"]], fontsize=7)
         top.set_xlim(-0.3, 1.3)
-        top.set_title(f"{c['baseline']}: {c['metric']}", fontsize=8)
+        top.set_title(f"{c['title']}\n{c['metric']}", fontsize=8)
         top.grid(alpha=0.3)
         iv = c["interval"]
         bottom.scatter([0] * len(iv["diffs"]), iv["diffs"], color="black", s=14, zorder=3)
@@ -109,9 +120,8 @@ def pair_plot(path: Path, title: str, comparisons: Sequence[dict[str, Any]]) -> 
         bottom.axhline(0, color="gray", linestyle="--", linewidth=1)
         bottom.set_xticks([0, 0.3], ["each seed", "mean, 95% CI"], fontsize=7)
         bottom.set_xlim(-0.3, 0.6)
-        bottom.set_title(f"{c['b']} - {c['a']}: {c['verdict']}", fontsize=8)
+        bottom.set_title(f"{c['b']} - {c['a']}:\n{c['verdict']}", fontsize=7)
         bottom.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -83,3 +83,24 @@ def test_held_out_photos_are_cropped_and_noisy_the_same_every_time(tmp_path):
     assert np.array_equal(again[0][1], noisy)
     assert evidence_photos.psnr(clean, clean) == pytest.approx(100.0)
     assert 15 < evidence_photos.psnr(noisy, clean) < 25  # noise std 0.1: about 20 dB
+
+
+def test_a_forked_run_writes_what_a_new_process_writes(tmp_path):
+    """evidence_fork.py: the same training command, once forked from the lab's server and
+    once as `python -m <package>`, gives the same numbers; a failing command's exit code
+    and error output come back as a plain process's would."""
+    lab = evidence_lab.Lab(tmp_path, "fork", "cnn", "digits", 2, ["data.subset=96"], jobs=2,
+                           threads=1)  # fmt: skip
+    try:
+        forked = lab.train("forked", ["model.width=8"], seed=3)
+        lab.forks, forks = None, lab.forks  # the same lab, each command a new process
+        plain = lab.train("plain", ["model.width=8"], seed=3)
+        lab.forks = forks
+        failed, _ = lab.command(["train", "--no-progress", "--set", "optim.lr=-1"])
+    finally:
+        lab.close()
+    for key in ("train_loss", "valid_loss", "valid_accuracy", "parameters"):
+        assert forked["summary"][key] == plain["summary"][key], key
+    assert forked["history"][-1]["train_loss"] == plain["history"][-1]["train_loss"]
+    assert forked["cpu_seconds"] > 0
+    assert failed.returncode == 2 and "optim.lr" in failed.stderr
