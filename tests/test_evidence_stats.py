@@ -72,6 +72,7 @@ def test_texts():
 
 def test_pair_plot_draws_each_pair(tmp_path):
     c = {
+        "title": "EMA of weights",
         "baseline": "cnn (digits)",
         "metric": "valid_accuracy",
         "a": "A",
@@ -83,6 +84,12 @@ def test_pair_plot_draws_each_pair(tmp_path):
     }
     ev.pair_plot(tmp_path / "p.png", "t", [c, c])
     assert (tmp_path / "p.png").stat().st_size > 1000
+    from PIL import Image
+
+    wide = Image.open(tmp_path / "p.png").size
+    ev.pair_plot(tmp_path / "q.png", "t", [c] * (ev.PLOT_COLUMNS + 1))  # wraps to a 2nd row
+    size = Image.open(tmp_path / "q.png").size
+    assert size[0] == round(wide[0] * ev.PLOT_COLUMNS / 2) and size[1] == 2 * wide[1]
 
 
 def test_the_report_shows_each_interval_and_its_verdict():
@@ -105,6 +112,7 @@ def test_the_report_shows_each_interval_and_its_verdict():
         data = {"sizes": {"train": 10, "valid": 5}}
         folds, final, photos, metric = 0, False, None, "valid_accuracy"
         pairs = {"default": [{"scores": {"last": 0.9}}]}
+        unmeasured = ["bf16 training vs fp32: refused"]
 
     lab = FakeLab()
     found = [
@@ -136,6 +144,8 @@ def test_the_report_shows_each_interval_and_its_verdict():
     # diffs .05 .06 .05: sd 0.005774, se 0.003333, t(2) 4.3027: half width 0.01434
     assert "+0.0533 [+0.0390, +0.0677]" in rows[0] and "**helps**" in rows[0]
     assert "- x: y" in text
+    assert "- cnn (digits): bf16 training vs fp32: refused" in text  # under the summary
+    assert "- not measured here: bf16 training vs fp32: refused" in text  # in the lab's part
     assert "- the default config's valid_accuracy: 0.9000" in text
     assert "- wall time: 3 s (0.1 min) for 4 training runs, 1 at a time" in text
     assert "- scored on: a random valid split, its seed the pair's seed" in text
